@@ -1,0 +1,87 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    counter = iter(range(1, 1_000_000))
+
+    def make(username: str | None = None, **extra):
+        name = username or f"user{next(counter)}"
+        return django_user_model.objects.create_user(username=name, password="pw-" + name, **extra)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner")
+
+
+@pytest.fixture
+def make_server(owner):
+    from servers.models import Server
+
+    ports = iter(range(27015, 40000))
+
+    def make(**fields):
+        fields.setdefault("owner", owner)
+        fields.setdefault("port", next(ports))
+        fields.setdefault("name", f"server-{fields['port']}")
+        return Server.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s per user; tests only need a working login."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _service_missing(what: str, error: Exception) -> None:
+    """Skip locally, fail under CI: CI must prove the real service paths."""
+    import os
+
+    message = f"{what} is not reachable: {error}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import os
+
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        _service_missing("Redis", error)
+    return url
+
+
+@pytest.fixture
+def celery_worker_factory(redis_url, tmp_path):
+    """Start real `celery worker` (and optionally beat) processes on Redis.
+
+    They share the test database, so tests that use it need
+    `django_db(transaction=True)` to make their rows visible to them.
+    """
+    from left4me.testing import CeleryProcesses
+
+    processes = CeleryProcesses(redis_url=redis_url, log_dir=tmp_path)
+    yield processes
+    processes.stop()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The framework-free RCON package never touches a database."""
+    for item in items:
+        if "left4me/rcon/" in item.nodeid:
+            item.add_marker(pytest.mark.nodb)

@@ -1,0 +1,111 @@
+"""Helpers for tests that run real Celery processes against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from left4me.celery import app as celery_app
+
+
+def database_url_for_tests() -> str:
+    """A DATABASE_URL pointing child processes at the database tests use now."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or "5432"
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+class CeleryProcesses:
+    """Owns worker/beat subprocesses for one test and cleans them up."""
+
+    def __init__(self, *, redis_url: str, log_dir: Path) -> None:
+        self.redis_url = redis_url
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen] = []
+        redis.Redis.from_url(redis_url).flushdb()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url_for_tests(),
+            REDIS_URL=self.redis_url,
+            CELERY_BROKER_URL=self.redis_url,
+            CELERY_RESULT_BACKEND=self.redis_url,
+            LEFT4ME_VAR_DIR=str(self.log_dir),
+            SECRET_KEY=settings.SECRET_KEY,
+        )
+        env.update(extra)
+        return env
+
+    def start(self, *args: str, name: str, **env: str) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop)
+        cmd = [sys.executable, "-m", "celery", "-A", "left4me", *args]
+        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and args)
+            cmd,
+            env=self.env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+        )
+        proc.log_file = log  # type: ignore[attr-defined]
+        self.procs.append(proc)
+        return proc
+
+    def worker(self, *, queues: str = "default,polling", name: str = "worker", **env: str):
+        proc = self.start(
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            queues,
+            "-n",
+            f"{name}@%h",
+            "--loglevel=INFO",
+            name=name,
+            **env,
+        )
+        self.wait_for_log(name, "ready", proc=proc)
+        return proc
+
+    def beat(self, **env: str):
+        schedule = str(self.log_dir / "beat-schedule")
+        return self.start("beat", "--loglevel=INFO", "-s", schedule, name="beat", **env)
+
+    def log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+    def wait_for_log(self, name: str, text: str, *, proc=None, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log(name):
+                return
+            if proc is not None and proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{name} never logged {text!r}:\n{self.log(name)[-3000:]}")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.log_file.close()
+        celery_app.close()

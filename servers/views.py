@@ -1,0 +1,86 @@
+"""Owner and public pages for servers. Views read the database only."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from servers import services
+from servers.forms import ServerForm
+from servers.models import Server
+
+
+def visible_server(request: HttpRequest, pk: int) -> Server:
+    """The server if this user may see it; 404 otherwise, never 403."""
+    return get_object_or_404(Server.objects.visible_to(request.user), pk=pk)
+
+
+def managed_server(request: HttpRequest, pk: int) -> Server:
+    """The server if this user owns it (or is staff); 404 otherwise."""
+    return get_object_or_404(Server.objects.manageable_by(request.user), pk=pk)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def server_list(request: HttpRequest) -> HttpResponse:
+    servers = Server.objects.visible_to(request.user).select_related("owner")
+    template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"
+    return render(request, template, {"servers": servers})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def server_create(request: HttpRequest) -> HttpResponse:
+    form = ServerForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        server = form.save()
+        messages.success(request, f"Server “{server.name}” created with a fresh RCON password.")
+        return redirect(server)
+    return render(request, "servers/form.html", {"form": form, "server": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    server = managed_server(request, pk)
+    form = ServerForm(request.POST or None, instance=server, owner=server.owner)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Server saved.")
+        return redirect(server)
+    return render(request, "servers/form.html", {"form": form, "server": server})
+
+
+@require_GET
+def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    server = visible_server(request, pk)
+    can_manage = Server.objects.manageable_by(request.user).filter(pk=pk).exists()
+    return render(request, "servers/detail.html", {"server": server, "can_manage": can_manage})
+
+
+@login_required
+@require_GET
+def server_cfg(request: HttpRequest, pk: int) -> HttpResponse:
+    server = managed_server(request, pk)
+    response = HttpResponse(
+        services.render_server_cfg(server=server), content_type="text/plain; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="server.cfg"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def rotate_password(request: HttpRequest, pk: int) -> HttpResponse:
+    server = managed_server(request, pk)
+    services.rotate_rcon_password(server=server)
+    text = "RCON password rotated. Download the new server.cfg and reload it on the server."
+    if request.htmx:
+        return render(request, "servers/_rotated.html", {"server": server, "message": text})
+    messages.success(request, text)
+    return redirect(server)
