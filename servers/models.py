@@ -85,6 +85,12 @@ class Server(models.Model):
     rcon_password = models.CharField(
         max_length=64, blank=True, default=generate_rcon_password, editable=False
     )
+    # Auth back-off: srcds bans an IP after repeated wrong passwords, so a
+    # rejected password is not tried again until it changes or the back-off ends.
+    rcon_auth_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rcon_auth_failed_fingerprint = models.CharField(
+        max_length=16, blank=True, default="", editable=False
+    )
     listed = models.BooleanField(
         default=False, help_text="Anyone may see this server's public page."
     )

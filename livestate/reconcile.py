@@ -1,0 +1,199 @@
+"""Turn one poll result into the writes it implies. Pure: no I/O, no Django ORM.
+
+The rules (SPEC section 4) in one place, so they can be tested exhaustively
+without sockets or a database:
+
+- a player first seen opens a session joined at poll time - connected time;
+- a player missing from a successful poll is closed at their last observation;
+- a connection that began after our last observation is a reconnect: close
+  the old session there and open a new one;
+- a player closed while the server was silent who turns up still on the same
+  connection (same implied join time) gets that session re-opened, so an
+  outage never splits a session;
+- failed polls keep sessions open until the server has been silent for
+  STUCK_SESSION_SECONDS, then they close at their last observation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from left4me.rcon import RosterEntry, Status
+
+# Status reports whole seconds and a poll takes a moment: implied join times of
+# one connection wobble by about a second. Differences inside this are noise.
+JOIN_TOLERANCE = timedelta(seconds=2)
+
+
+@dataclass(slots=True)
+class OpenSession:
+    id: int
+    steam_id_64: str
+    joined_at: datetime
+    last_seen_at: datetime
+    min_ping: int
+    max_ping: int
+
+
+@dataclass(slots=True, frozen=True)
+class ClosedSession:
+    id: int
+    joined_at: datetime
+    left_at: datetime
+    min_ping: int
+    max_ping: int
+
+
+@dataclass(slots=True, frozen=True)
+class LatestSnapshot:
+    id: int
+    last_seen_at: datetime
+    players: int
+    max_players: int
+    bots: int
+    map: str
+    hibernating: bool
+
+
+@dataclass(slots=True, frozen=True)
+class NewSession:
+    steam_id_64: str
+    name: str
+    joined_at: datetime
+    seen_at: datetime
+    ping: int
+
+
+@dataclass(slots=True)
+class Changes:
+    """Every write one server's poll implies, grouped for batched execution."""
+
+    snapshot_touch: int | None = None  # id of the snapshot whose run continues
+    snapshot_new: Status | None = None
+    close: list[tuple[datetime, int]] = field(default_factory=list)  # (left_at, id)
+    touch: list[tuple[datetime, int, int, int]] = field(default_factory=list)
+    reopen: list[tuple[datetime, int, int, int]] = field(default_factory=list)
+    open: list[NewSession] = field(default_factory=list)
+
+
+def implied_join(entry: RosterEntry, observed_at: datetime) -> datetime:
+    return observed_at - timedelta(seconds=entry.connected_seconds)
+
+
+def reconnected(session: OpenSession, entry: RosterEntry, observed_at: datetime) -> bool:
+    """Did the current connection begin after we last saw the old one?
+
+    Either its implied start is after our last observation, or its connected
+    time went backwards compared with what the session had reached.
+    """
+    connected = timedelta(seconds=entry.connected_seconds)
+    since_seen = observed_at - session.last_seen_at
+    reached = session.last_seen_at - session.joined_at
+    return connected + JOIN_TOLERANCE < max(since_seen, reached)
+
+
+def same_connection(closed: ClosedSession, entry: RosterEntry, observed_at: datetime) -> bool:
+    """Is this the connection a session was closed on (closed while the server was silent)?"""
+    return abs(implied_join(entry, observed_at) - closed.joined_at) <= JOIN_TOLERANCE
+
+
+def ping_range(session: OpenSession, ping: int) -> tuple[int, int]:
+    return min(session.min_ping, ping), max(session.max_ping, ping)
+
+
+def roster_by_id(status: Status) -> dict[str, RosterEntry]:
+    """First row wins if a SteamID is listed twice (a glitch, not two players)."""
+    roster: dict[str, RosterEntry] = {}
+    for entry in status.roster:
+        roster.setdefault(entry.steam_id_64, entry)
+    return roster
+
+
+def arrivals(status: Status, open_sessions: list[OpenSession]) -> set[str]:
+    """SteamIDs in this poll without an open session (candidates for re-opening)."""
+    return set(roster_by_id(status)) - {s.steam_id_64 for s in open_sessions}
+
+
+def plan_snapshot(
+    changes: Changes,
+    latest: LatestSnapshot | None,
+    status: Status,
+    observed_at: datetime,
+    max_gap: timedelta,
+) -> None:
+    continues = (
+        latest is not None
+        and observed_at - latest.last_seen_at <= max_gap
+        and (latest.players, latest.max_players, latest.bots, latest.map, latest.hibernating)
+        == (status.players, status.max_players, status.bots, status.map, status.hibernating)
+    )
+    if continues:
+        changes.snapshot_touch = latest.id
+    else:
+        changes.snapshot_new = status
+
+
+def plan_success(
+    *,
+    status: Status,
+    observed_at: datetime,
+    open_sessions: list[OpenSession],
+    latest: LatestSnapshot | None,
+    recently_closed: dict[str, ClosedSession],
+    max_gap: timedelta,
+) -> Changes:
+    """Writes for a server that answered."""
+    changes = Changes()
+    plan_snapshot(changes, latest, status, observed_at, max_gap)
+    roster = roster_by_id(status)
+    for session in open_sessions:
+        entry = roster.pop(session.steam_id_64, None)
+        if entry is None:
+            changes.close.append((session.last_seen_at, session.id))
+        elif reconnected(session, entry, observed_at):
+            changes.close.append((session.last_seen_at, session.id))
+            changes.open.append(new_session(entry, observed_at, not_before=session.last_seen_at))
+        else:
+            low, high = ping_range(session, entry.ping)
+            changes.touch.append((observed_at, low, high, session.id))
+    for steam_id, entry in roster.items():
+        closed = recently_closed.get(steam_id)
+        if (
+            closed is not None
+            and abs(implied_join(entry, observed_at) - closed.joined_at) <= JOIN_TOLERANCE
+        ):
+            low, high = min(closed.min_ping, entry.ping), max(closed.max_ping, entry.ping)
+            changes.reopen.append((observed_at, low, high, closed.id))
+        else:
+            not_before = closed.left_at if closed is not None else None
+            changes.open.append(new_session(entry, observed_at, not_before=not_before))
+    return changes
+
+
+def new_session(
+    entry: RosterEntry, observed_at: datetime, *, not_before: datetime | None
+) -> NewSession:
+    joined = implied_join(entry, observed_at)
+    if not_before is not None and joined < not_before:
+        joined = not_before  # never overlap the previous session of this player
+    return NewSession(entry.steam_id_64, entry.name, joined, observed_at, entry.ping)
+
+
+def plan_failure(
+    *,
+    observed_at: datetime,
+    open_sessions: list[OpenSession],
+    latest: LatestSnapshot | None,
+    stuck_after: timedelta,
+) -> Changes:
+    """Writes for a server that did not answer: only close stuck sessions."""
+    changes = Changes()
+    if not open_sessions:
+        return changes
+    last_answer = max(
+        [s.last_seen_at for s in open_sessions] + ([latest.last_seen_at] if latest else [])
+    )
+    if observed_at - last_answer >= stuck_after:
+        changes.close = [(s.last_seen_at, s.id) for s in open_sessions]
+    return changes

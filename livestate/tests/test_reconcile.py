@@ -1,0 +1,168 @@
+"""The session and snapshot rules, decided without sockets or a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from left4me.rcon import RosterEntry, Status
+from livestate.reconcile import (
+    ClosedSession,
+    LatestSnapshot,
+    OpenSession,
+    plan_failure,
+    plan_success,
+)
+
+pytestmark = pytest.mark.nodb
+
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+GAP = timedelta(seconds=30)
+ALICE = "76561197960287930"
+BOB = "76561197985018726"
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def status(*roster: RosterEntry, map: str = "c1m1_hotel", hibernating: bool = False) -> Status:
+    return Status(
+        map=map, players=len(roster), bots=0, max_players=4, hibernating=hibernating, roster=roster
+    )
+
+
+def player(steam_id: str = ALICE, connected: int = 30, ping: int = 50) -> RosterEntry:
+    return RosterEntry(steam_id_64=steam_id, name="Alice", connected_seconds=connected, ping=ping)
+
+
+def session(joined: float = 0, seen: float = 30, steam_id: str = ALICE) -> OpenSession:
+    return OpenSession(7, steam_id, at(joined), at(seen), 40, 60)
+
+
+def success(st: Status, now: float, sessions=(), latest=None, closed=None):
+    return plan_success(
+        status=st,
+        observed_at=at(now),
+        open_sessions=list(sessions),
+        latest=latest,
+        recently_closed=closed or {},
+        max_gap=GAP,
+    )
+
+
+def test_it_opens_a_session_backdated_by_connected_time():
+    changes = success(status(player(connected=125)), now=300)
+    [new] = changes.open
+    assert new.joined_at == at(175)
+    assert new.steam_id_64 == ALICE
+    assert changes.close == []
+
+
+def test_it_keeps_a_continuing_player_open_and_widens_the_ping_range():
+    changes = success(status(player(connected=35, ping=90)), now=35, sessions=[session()])
+    assert changes.touch == [(at(35), 40, 90, 7)]
+    assert changes.open == []
+    assert changes.close == []
+
+
+def test_it_closes_a_missing_player_at_the_last_observation():
+    changes = success(status(), now=35, sessions=[session(seen=30)])
+    assert changes.close == [(at(30), 7)]
+
+
+def test_it_splits_a_reconnect_between_polls_into_two_sessions():
+    # Seen at 30 s with 30 s connected; at 35 s only 2 s connected: a new connection.
+    changes = success(status(player(connected=2)), now=35, sessions=[session(seen=30)])
+    assert changes.close == [(at(30), 7)]
+    assert [n.joined_at for n in changes.open] == [at(33)]
+
+
+def test_it_detects_a_reconnect_even_when_connected_time_grew():
+    # A long outage hides the drop: last seen at 30 s, back at 300 s with 100 s connected.
+    changes = success(status(player(connected=100)), now=300, sessions=[session(seen=30)])
+    assert changes.close == [(at(30), 7)]
+    assert [n.joined_at for n in changes.open] == [at(200)]
+
+
+def test_it_tolerates_a_second_of_jitter_in_connected_time():
+    changes = success(status(player(connected=34)), now=35, sessions=[session(seen=30)])
+    assert changes.close == []
+    assert len(changes.touch) == 1
+
+
+def test_it_reopens_a_session_closed_during_an_outage_on_the_same_connection():
+    closed = {ALICE: ClosedSession(9, at(0), at(30), 45, 55)}
+    changes = success(status(player(connected=200, ping=70)), now=200, closed=closed)
+    assert changes.reopen == [(at(200), 45, 70, 9)]
+    assert changes.open == []
+
+
+def test_it_opens_anew_when_the_closed_session_was_another_connection():
+    closed = {ALICE: ClosedSession(9, at(0), at(30), 45, 55)}
+    changes = success(status(player(connected=20)), now=200, closed=closed)
+    assert changes.reopen == []
+    assert [n.joined_at for n in changes.open] == [at(180)]
+
+
+def test_it_never_backdates_a_new_session_before_the_previous_one_ended():
+    closed = {ALICE: ClosedSession(9, at(0), at(100), 45, 55)}
+    changes = success(status(player(connected=50)), now=140, closed=closed)
+    assert [n.joined_at for n in changes.open] == [at(100)]
+
+
+def test_it_counts_a_duplicated_row_once():
+    changes = success(status(player(), player()), now=30)
+    assert len(changes.open) == 1
+
+
+def snapshot(seen: float, **state) -> LatestSnapshot:
+    fields = {"players": 1, "max_players": 4, "bots": 0, "map": "c1m1_hotel", "hibernating": False}
+    fields.update(state)
+    return LatestSnapshot(id=3, last_seen_at=at(seen), **fields)
+
+
+def test_it_extends_the_snapshot_run_when_nothing_changed():
+    changes = success(status(player()), now=35, latest=snapshot(30))
+    assert changes.snapshot_touch == 3
+    assert changes.snapshot_new is None
+
+
+@pytest.mark.parametrize(
+    ("state", "st"),
+    [
+        ({"map": "c1m2_streets"}, status(player())),
+        ({}, status(player(), hibernating=True)),
+        ({"players": 2}, status(player())),
+    ],
+)
+def test_it_starts_a_new_snapshot_on_any_change(state, st):
+    changes = success(st, now=35, latest=snapshot(30, **state))
+    assert changes.snapshot_touch is None
+    assert changes.snapshot_new == st
+
+
+def test_it_starts_a_new_snapshot_after_a_gap_so_the_gap_stays_visible():
+    changes = success(status(player()), now=300, latest=snapshot(30))
+    assert changes.snapshot_new is not None
+
+
+def test_it_keeps_sessions_open_through_a_short_outage():
+    changes = plan_failure(
+        observed_at=at(80),
+        open_sessions=[session(seen=30)],
+        latest=snapshot(30),
+        stuck_after=timedelta(seconds=60),
+    )
+    assert changes.close == []
+
+
+def test_it_closes_stuck_sessions_at_their_last_observation():
+    changes = plan_failure(
+        observed_at=at(91),
+        open_sessions=[session(seen=30)],
+        latest=snapshot(30),
+        stuck_after=timedelta(seconds=60),
+    )
+    assert changes.close == [(at(30), 7)]

@@ -1,0 +1,23 @@
+"""Give a server a fresh RCON password (the owner must reload server.cfg)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from servers import services
+from servers.management.lookup import find_server
+
+
+class Command(BaseCommand):
+    help = "Rotate a server's RCON password: rotate_rcon_password SERVER (id or name)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("server", help="server id or name")
+
+    def handle(self, *args, server: str, **options) -> None:
+        target = find_server(server)
+        services.rotate_rcon_password(server=target)
+        self.stdout.write(
+            f"Rotated the RCON password of {target.name} ({target.address}). "
+            "Download its server.cfg from the server page and reload it on the game server."
+        )
