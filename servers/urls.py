@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from livestate import views as live_views
 from servers import views
 
 app_name = "servers"
@@ -12,4 +13,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.server_edit, name="edit"),
     path("<int:pk>/server.cfg", views.server_cfg, name="cfg"),
     path("<int:pk>/rotate-password/", views.rotate_password, name="rotate_password"),
+    path("<int:pk>/live/", live_views.live_fragment, name="live"),
+    path("<int:pk>/live.json", live_views.live_json, name="live_json"),
 ]

@@ -6,9 +6,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from livestate import queries
 from servers import services
 from servers.forms import ServerForm
 from servers.models import Server
@@ -27,7 +29,11 @@ def managed_server(request: HttpRequest, pk: int) -> Server:
 @require_GET
 @vary_on_headers("HX-Request")
 def server_list(request: HttpRequest) -> HttpResponse:
-    servers = Server.objects.visible_to(request.user).select_related("owner")
+    """All visible servers with live badges; htmx re-fetches just the rows."""
+    servers = list(Server.objects.visible_to(request.user))
+    badges = queries.badges_for(servers, now=timezone.now())
+    for server in servers:
+        server.badge = badges[server.pk]
     template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"
     return render(request, template, {"servers": servers})
 
@@ -59,7 +65,11 @@ def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
     server = visible_server(request, pk)
     can_manage = Server.objects.manageable_by(request.user).filter(pk=pk).exists()
-    return render(request, "servers/detail.html", {"server": server, "can_manage": can_manage})
+    panel = queries.live_panel(
+        server, now=timezone.now(), players_visible=server.players_public or can_manage
+    )
+    context = {"server": server, "can_manage": can_manage, "panel": panel}
+    return render(request, "servers/detail.html", context)
 
 
 @login_required

@@ -53,7 +53,7 @@ def test_it_names_only_commands_and_modules_that_exist(compose):
                 assert argv[1] == "manage.py"
                 assert argv[2] in manage_commands, argv
             elif program == "gunicorn":
-                module, _, attr = argv[1].partition(":")
+                module = argv[1].partition(":")[0]
                 assert (ROOT / (module.replace(".", "/") + ".py")).exists()
             else:
                 assert program == "celery", argv
