@@ -1,0 +1,57 @@
+"""Shared set-up for benchmark scripts: a throwaway database and the machine line."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BENCH_URL = "postgres://postgres@127.0.0.1:5432/left4me_bench"
+
+
+def setup_django(database: str) -> str:
+    """Point Django at a fresh database of the given kind ("sqlite" or "postgres")."""
+    sys.path.insert(0, str(ROOT))
+    var = Path(tempfile.mkdtemp(prefix="left4me-bench-"))
+    os.environ["LEFT4ME_VAR_DIR"] = str(var)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "left4me.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    if database == "postgres":
+        _recreate_postgres_database()
+        os.environ["DATABASE_URL"] = PG_BENCH_URL
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{var / 'bench.sqlite3'}"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    return database
+
+
+def _recreate_postgres_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS left4me_bench")
+        conn.execute("CREATE DATABASE left4me_bench")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({model or cpu}), "
+        f"Python {platform.python_version()}"
+    )

@@ -1,0 +1,54 @@
+"""`python -m left4me.rcon.fleet`: run a fake fleet until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from left4me.rcon.fleet import load_scenario, random_fleet, serve_forever
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m left4me.rcon.fleet", description=__doc__)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--scenario", type=Path, help="JSON scenario file")
+    source.add_argument("--servers", type=int, default=5, help="random fleet size (default 5)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--base-port", type=int, default=0, help="first port (default: ephemeral)")
+    parser.add_argument("--refused-ratio", type=float, default=0.0)
+    parser.add_argument("--blackhole-ratio", type=float, default=0.0)
+    parser.add_argument("--truth-out", type=Path, help="write the ground truth here on exit")
+    parser.add_argument("--servers-out", type=Path, help="write name/port/password JSON here")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.scenario:
+        servers = load_scenario(args.scenario)
+    else:
+        servers = random_fleet(args.servers, seed=args.seed, refused_ratio=args.refused_ratio,
+                               blackhole_ratio=args.blackhole_ratio)  # fmt: skip
+    run = serve_forever(servers, base_port=args.base_port, truth_out=args.truth_out)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(announce_then(run, servers, args.servers_out))
+
+
+async def announce_then(run, servers, servers_out: Path | None) -> None:
+    task = asyncio.ensure_future(run)
+    await asyncio.sleep(0.2)  # let the listeners open, so the ports below are real
+    rows = [{"name": s.name, "host": "127.0.0.1", "port": s.port, "password": s.registered_password,
+             "failure": s.failure} for s in servers]  # fmt: skip
+    for row in rows:
+        print(f"{row['name']}\t127.0.0.1:{row['port']}\t{row['failure'] or 'ok'}", flush=True)
+    if servers_out:
+        servers_out.write_text(json.dumps(rows))  # noqa: ASYNC240 (once, at start-up)
+    await task
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""One fake srcds RCON endpoint: the real protocol with its quirks and failure modes.
+
+Quirks served: the empty RESPONSE_VALUE before the auth response; replies
+split over several packets; the mirrored end marker followed by the
+`00 01 00 00` trailer; `status` in L4D2's format with bot rows under a
+`0 bots` header, no-space bot rows, rows without `adr`, and an `rcon from`
+log line after `#end`. Failure modes: refused, blackhole, slow,
+wrong_password, garbage_size, split, byte_at_a_time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from left4me.rcon.errors import RconError
+from left4me.rcon.fleet.timeline import Timeline
+from left4me.rcon.packets import (
+    MAX_BODY,
+    SERVERDATA_AUTH,
+    SERVERDATA_AUTH_RESPONSE,
+    SERVERDATA_EXECCOMMAND,
+    SERVERDATA_RESPONSE_VALUE,
+    PacketDecoder,
+    encode,
+)
+from left4me.rcon.status import STEAM_ID64_BASE
+
+FAILURE_MODES = {
+    "", "refused", "blackhole", "slow", "wrong_password", "garbage_size", "split", "byte_at_a_time"
+}  # fmt: skip
+TRAILER = b"\x00\x01\x00\x00"
+SPLIT_BODY = 64
+
+
+@dataclass(slots=True)
+class FakeServer:
+    name: str
+    password: str
+    timeline: Timeline
+    max_players: int = 4
+    bots: tuple[str, ...] = ("Coach", "Ellis", "Nick", "Rochelle")
+    failure: str = ""
+    slow_seconds: float = 3.0
+    steam3_ids: bool = False  # print [U:1:W] instead of STEAM_1:Y:Z
+    honest_bot_count: bool = False  # L4D2 usually says "0 bots" while listing bots
+    port: int = 0
+    auth_failures: int = 0
+    queries: int = 0
+    on_connect: Callable[[], float] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.failure not in FAILURE_MODES:
+            raise ValueError(f"unknown failure mode {self.failure!r}")
+
+    @property
+    def registered_password(self) -> str:
+        """What the panel is told; differs from the real one for wrong_password."""
+        return self.password + "-stale" if self.failure == "wrong_password" else self.password
+
+
+def steam2(steam_id_64: str) -> str:
+    offset = int(steam_id_64) - STEAM_ID64_BASE
+    return f"STEAM_1:{offset % 2}:{offset // 2}"
+
+
+def clock_text(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def render_status(server: FakeServer, now: float) -> str:
+    tl = server.timeline
+    humans = list(tl.players.values())
+    hibernating = not humans
+    bots = [] if hibernating else list(server.bots[: max(0, server.max_players - len(humans))])
+    header_bots = len(bots) if server.honest_bot_count else 0
+    lines = [
+        f"hostname: {server.name}",
+        "version : 2.2.4.3 9309 secure  (unknown)",
+        f"udp/ip  : 127.0.0.1:{server.port} [ public 203.0.113.7:{server.port} ]",
+        "os      :  Linux Dedicated",
+        "type    :  community dedicated",
+        f"map     : {tl.map}",
+        f"players : {len(humans)} humans, {header_bots} bots ({server.max_players} max) "
+        f"({'hibernating' if hibernating else 'not hibernating'}) (reserved 186000000c2b2ee)",
+        "",
+        "# userid name uniqueid connected ping loss state rate adr",
+    ]
+    for slot, player in enumerate(humans, start=1):
+        uid = (
+            f"[U:1:{int(player.steam_id_64) - STEAM_ID64_BASE}]"
+            if server.steam3_ids
+            else steam2(player.steam_id_64)
+        )
+        ping = max(5, player.ping + (server.queries % 7) - 3)
+        adr = "" if slot % 3 == 0 else f" 198.51.100.{slot}:27005"
+        connected = clock_text(max(0.0, now - player.joined_at))
+        lines.append(
+            f'# {slot + 1} {slot} "{player.name}" {uid} {connected} {ping} 0 active 30000{adr}'
+        )
+    for index, bot in enumerate(bots):
+        userid = len(humans) + index + 2
+        lines.append(
+            f'#{userid} "{bot}" BOT active' if userid >= 10 else f'# {userid} "{bot}" BOT active'
+        )
+    lines.append("#end")
+    stamp = datetime.now(UTC).strftime("%m/%d/%Y - %H:%M:%S")
+    lines.append(f'L {stamp}: rcon from "127.0.0.1:50000": command "status"')
+    return "\n".join(lines) + "\n"
+
+
+def reply_for(server: FakeServer, command: str, now: float) -> str:
+    word, _, argument = command.strip().partition(" ")
+    if word == "status":
+        return render_status(server, now)
+    if word == "changelevel" and argument:
+        server.timeline.map = argument.strip()
+        return ""
+    if word == "users":
+        rows = [
+            f'{i}:{p.steam_id_64}:"{p.name}"'
+            for i, p in enumerate(server.timeline.players.values())
+        ]
+        return '<slot:userid:"name">\n' + "\n".join(rows) + f"\n{len(rows)} users\n"
+    return f'Unknown command "{word}"\n'
+
+
+def reply_packets(request_id: int, text: str, split: bool) -> bytes:
+    data = text.encode("utf-8")
+    size = SPLIT_BODY if split else MAX_BODY
+    chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    return b"".join(encode(request_id, SERVERDATA_RESPONSE_VALUE, chunk) for chunk in chunks)
+
+
+class Connection:
+    """Serves one client connection of one fake server."""
+
+    def __init__(self, server: FakeServer, clock: Callable[[], float]) -> None:
+        self.server = server
+        self.clock = clock
+        self.authed = False
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            await self.converse(reader, writer)
+        except (RconError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    async def converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        mode = self.server.timeline.unreachable(self.clock()) or self.server.failure
+        if mode == "blackhole":
+            await reader.read()  # hold the connection, answer nothing
+            return
+        decoder = PacketDecoder()
+        while data := await reader.read(4096):
+            if mode == "garbage_size":
+                await self.send(writer, struct.pack("<iii", 2_000_000_000, 1, 0))
+                await reader.read()
+                return
+            for packet in decoder.packets(data):
+                out = await self.handle(
+                    packet.id, packet.type, packet.body.decode("utf-8", "replace")
+                )
+                if out is None:
+                    return
+                await self.send(writer, out)
+
+    async def handle(self, request_id: int, packet_type: int, body: str) -> bytes | None:
+        server = self.server
+        if packet_type == SERVERDATA_AUTH:
+            if body != server.password:
+                server.auth_failures += 1
+                return encode(request_id, SERVERDATA_RESPONSE_VALUE) + encode(
+                    -1, SERVERDATA_AUTH_RESPONSE
+                )
+            self.authed = True
+            return encode(request_id, SERVERDATA_RESPONSE_VALUE) + encode(
+                request_id, SERVERDATA_AUTH_RESPONSE
+            )
+        if not self.authed:
+            return None  # srcds drops unauthenticated commands
+        if packet_type == SERVERDATA_EXECCOMMAND:
+            if server.failure == "slow":
+                await asyncio.sleep(server.slow_seconds)
+            now = self.clock()
+            server.timeline.advance(now)
+            server.queries += 1
+            return reply_packets(
+                request_id, reply_for(server, body, now), server.failure == "split"
+            )
+        # The end marker: mirror it, then the odd 00 01 00 00 trailer.
+        return encode(request_id, SERVERDATA_RESPONSE_VALUE) + encode(
+            request_id, SERVERDATA_RESPONSE_VALUE, TRAILER
+        )
+
+    async def send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        if self.server.failure != "byte_at_a_time":
+            writer.write(data)
+            await writer.drain()
+            return
+        for index in range(len(data)):
+            writer.write(data[index : index + 1])
+            await writer.drain()
+            await asyncio.sleep(0)
