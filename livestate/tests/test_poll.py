@@ -1,0 +1,217 @@
+"""The poller against the fake fleet: stored history versus the fleet's ground truth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from livestate.models import LiveStateSnapshot, PlayerSession
+from livestate.tests.conftest import ALICE, BOB, CAROL, at
+from servers.models import Server
+from servers.services import rotate_rcon_password
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+POLL = 5
+
+
+def join(t, who, name="Player", ping=50):
+    return {"at": t, "kind": "join", "steam_id_64": who, "name": name, "ping": ping}
+
+
+def leave(t, who):
+    return {"at": t, "kind": "leave", "steam_id_64": who}
+
+
+def sessions(server, who=None):
+    rows = PlayerSession.objects.filter(server=server).order_by("joined_at")
+    return list(rows.filter(steam_id_64=who) if who else rows)
+
+
+def assert_matches_truth(fleet, server_name):
+    """Joins within 2 s, leaves within one poll interval + 1 s, same count (no splits)."""
+    server = fleet.servers[server_name]
+    truth = sorted(
+        (row for row in fleet.handle.truth() if row["server"] == server_name),
+        key=lambda row: (row["steam_id_64"], row["joined_at"]),
+    )
+    stored = sorted(sessions(server), key=lambda s: (s.steam_id_64, s.joined_at))
+    assert [(s.steam_id_64) for s in stored] == [t["steam_id_64"] for t in truth]
+    for real, mine in zip(truth, stored, strict=True):
+        assert abs((mine.joined_at - at(real["joined_at"])).total_seconds()) <= 2
+        if real["left_at"] is None:
+            assert mine.left_at is None
+        else:
+            assert mine.left_at is not None
+            early = (at(real["left_at"]) - mine.left_at).total_seconds()
+            assert 0 <= early <= POLL + 1, (real, mine.left_at)
+
+
+def test_it_records_true_sessions_through_a_scripted_evening(polled_fleet):
+    fleet = polled_fleet([{
+        "name": "coop", "password": "pw", "map": "c1m1_hotel",
+        "events": [
+            join(12, ALICE, "Alice"), join(47, BOB, "Bob", ping=120),
+            {"at": 300, "kind": "map_change", "map": "c1m2_streets"},
+            {"at": 420, "kind": "reconnect", "steam_id_64": BOB},
+            {"at": 600, "kind": "outage", "duration": 40, "mode": "blackhole"},
+            {"at": 800, "kind": "outage", "duration": 30, "mode": "refused"},
+            leave(903, ALICE), join(950, CAROL, "Carol"),
+            {"at": 1200, "kind": "restart", "duration": 20},
+            join(1230, ALICE, "Alice"),
+        ],
+    }])  # fmt: skip
+    fleet.poll_every(0, 1500)
+
+    assert_matches_truth(fleet, "coop")
+    alice = sessions(fleet.servers["coop"], ALICE)
+    assert len(alice) == 2  # the restart ended the first visit
+    assert len(sessions(fleet.servers["coop"], BOB)) == 2  # the reconnect
+    assert alice[0].name_at_join == "Alice"
+
+
+def test_it_keeps_one_session_across_a_map_change_and_a_short_outage(polled_fleet):
+    fleet = polled_fleet([{
+        "name": "s", "password": "pw",
+        "events": [
+            join(3, ALICE), {"at": 100, "kind": "map_change", "map": "c2m1_highway"},
+            {"at": 200, "kind": "outage", "duration": 45, "mode": "blackhole"},
+        ],
+    }])  # fmt: skip
+    fleet.poll_every(0, 400)
+    [session] = sessions(fleet.servers["s"])
+    assert session.left_at is None
+    assert abs((session.joined_at - at(3)).total_seconds()) <= 2
+
+
+def test_it_closes_sessions_stuck_behind_a_long_outage_then_reopens(polled_fleet):
+    fleet = polled_fleet([{
+        "name": "s", "password": "pw",
+        "events": [
+            join(3, ALICE),
+            {"at": 100, "kind": "outage", "duration": 120, "mode": "refused"},
+        ],
+    }])  # fmt: skip
+    fleet.poll_every(0, 190)
+    [session] = sessions(fleet.servers["s"])
+    assert session.left_at is not None
+    assert session.left_at <= at(100)
+    fleet.poll_every(225, 300)
+    [session] = sessions(fleet.servers["s"])  # same connection: re-opened, not split
+    assert session.left_at is None
+
+
+def test_it_tracks_the_ping_range(polled_fleet):
+    fleet = polled_fleet([{"name": "s", "password": "pw", "events": [join(0, ALICE, ping=80)]}])
+    fleet.poll_every(5, 60)
+    [session] = sessions(fleet.servers["s"])
+    assert session.min_ping < session.max_ping
+    assert 70 <= session.min_ping <= 80 <= session.max_ping <= 90
+
+
+def test_it_encodes_snapshots_as_runs(polled_fleet):
+    fleet = polled_fleet([{
+        "name": "s", "password": "pw", "max_players": 8,
+        "events": [join(20, ALICE), {"at": 60, "kind": "map_change", "map": "c5m1_waterfront"}],
+    }])  # fmt: skip
+    fleet.poll_every(0, 100)
+    runs = list(
+        LiveStateSnapshot.objects.order_by("id").values_list("players", "map", "hibernating")
+    )
+    assert runs == [
+        (0, "c1m1_hotel", True),
+        (1, "c1m1_hotel", False),
+        (1, "c5m1_waterfront", False),
+    ]
+    last = LiveStateSnapshot.objects.latest()
+    assert last.last_seen_at == at(100)
+    assert last.started_at == at(60)
+
+
+def test_it_records_outcomes_on_the_server(polled_fleet):
+    fleet = polled_fleet(
+        [
+            {"name": "ok", "password": "pw"},
+            {"name": "dead", "password": "pw", "failure": "refused"},
+            {"name": "hole", "password": "pw", "failure": "blackhole"},
+            {"name": "junk", "password": "pw", "failure": "garbage_size"},
+        ]
+    )
+    report = fleet.poll(5)
+    assert (report.polled, report.failed) == (4, 3)
+    states = {s.name: (s.actual_state, s.last_error) for s in Server.objects.all()}
+    assert states["ok"] == ("running", "")
+    assert states["dead"] == ("unreachable", "connection refused")
+    assert states["hole"][0] == "unreachable"
+    assert "timed out" in states["hole"][1]
+    assert states["junk"][0] == "error"
+    assert Server.objects.get(name="ok").actual_state_updated_at == at(5)
+
+
+def test_it_costs_one_timeout_however_many_servers_are_dead(polled_fleet, settings):
+    fleet = polled_fleet(
+        [{"name": f"hole{i}", "password": "pw", "failure": "blackhole"} for i in range(10)]
+        + [{"name": "ok", "password": "pw"}]
+    )
+    report = fleet.poll(5)
+    assert report.failed == 10
+    assert report.rcon_seconds < settings.LIVE_STATE_QUERY_TIMEOUT_SECONDS * 3
+
+
+def test_it_tries_a_wrong_password_once_per_back_off_window(polled_fleet):
+    fleet = polled_fleet([{"name": "s", "password": "pw", "failure": "wrong_password"}])
+    fleet.poll_every(0, 595)
+    server = Server.objects.get()
+    assert fleet.fake("s").auth_failures == 1
+    assert server.actual_state == "auth_failed"
+    assert server.last_error == "RCON password rejected"
+    fleet.poll_every(600, 900)
+    assert fleet.fake("s").auth_failures == 2
+
+
+def test_it_retries_at_once_after_the_password_changes(polled_fleet):
+    fleet = polled_fleet([{"name": "s", "password": "pw", "failure": "wrong_password"}])
+    fleet.poll(0)
+    rotate_rcon_password(server=Server.objects.get())
+    fleet.poll(5)
+    assert fleet.fake("s").auth_failures == 2
+
+
+def test_it_polls_only_servers_meant_to_run_with_a_password(polled_fleet):
+    fleet = polled_fleet([{"name": "a", "password": "pw"}, {"name": "b", "password": "pw"}])
+    Server.objects.filter(name="a").update(desired_state="stopped")
+    Server.objects.filter(name="b").update(rcon_password="")
+    assert fleet.poll(5).polled == 0
+
+
+def test_it_closes_sessions_of_a_server_no_longer_polled(polled_fleet):
+    fleet = polled_fleet([{"name": "s", "password": "pw", "events": [join(0, ALICE)]}])
+    fleet.poll_every(5, 30)
+    Server.objects.update(desired_state="stopped")
+    fleet.poll(60)
+    assert PlayerSession.objects.open().count() == 1  # not stuck yet
+    fleet.poll(91)
+    [session] = sessions(fleet.servers["s"])
+    assert session.left_at == at(30)
+
+
+def test_it_polls_one_server_on_request(polled_fleet):
+    fleet = polled_fleet([{"name": "a", "password": "pw"}, {"name": "b", "password": "pw"}])
+    report = fleet.poll(5, server_ids=[fleet.servers["b"].pk])
+    assert [r.target.name for r in report.results] == ["b"]
+
+
+def test_it_never_stores_two_open_sessions_for_one_player(polled_fleet):
+    fleet = polled_fleet([{"name": "s", "password": "pw", "events": [join(0, ALICE)]}])
+    fleet.poll(5)
+    # A second writer racing the same tick (e.g. a worker that was presumed dead).
+    fleet.poll(5)
+    assert PlayerSession.objects.open().filter(steam_id_64=ALICE).count() == 1
+
+
+def test_it_moves_join_time_by_less_than_two_seconds_under_late_replies(polled_fleet):
+    fleet = polled_fleet([{"name": "s", "password": "pw", "events": [join(7, ALICE)]}])
+    fleet.poll(10)
+    [session] = sessions(fleet.servers["s"])
+    assert abs(session.joined_at - at(7)) <= timedelta(seconds=2)
