@@ -89,7 +89,7 @@ def test_it_renders_the_panel_in_constant_queries(client, running):
     url = reverse("servers:live", args=[running.pk])
     few = count_queries(client, url)
     for n in range(2, 40):
-        session(running, n, left_ago=n * 60)
+        session(running, n, joined_ago=n * 60 + 300, left_ago=n * 60)
         session(running, 100 + n)
         snapshot(running, seen_ago=n * 300, players=n % 4)
     assert count_queries(client, url) == few
@@ -98,7 +98,7 @@ def test_it_renders_the_panel_in_constant_queries(client, running):
 def test_it_shows_current_and_recent_players(client, running):
     snapshot(running, players=1)
     session(running, 1, name="Alice")
-    session(running, 2, name="Bob", left_ago=3 * 3600)
+    session(running, 2, name="Bob", joined_ago=4 * 3600, left_ago=3 * 3600)
     session(running, 1, name="Alice", joined_ago=9000, left_ago=8000)  # an earlier visit
     panel = client.get(reverse("servers:live", args=[running.pk])).content.decode()
     current, recent = panel.split("Recent players")
@@ -109,7 +109,7 @@ def test_it_shows_current_and_recent_players(client, running):
 
 
 def test_it_shows_a_renamed_player_once(client, running):
-    session(running, 5, name="OldName", left_ago=7200)
+    session(running, 5, name="OldName", joined_ago=9000, left_ago=7200)
     session(running, 5, name="NewName", joined_ago=3000, left_ago=2000)
     recent = client.get(reverse("servers:live", args=[running.pk])).content.decode()
     assert recent.count("player-card") == 1

@@ -55,6 +55,13 @@ class Command(BaseCommand):
             return f"Log in as {username} / {password} (saved in {credentials})"
         return "Log in with an existing account (manage.py createsuperuser makes one)."
 
+    def fleet_owner(self) -> str:
+        """The demo user, else the first superuser, owns the simulated servers."""
+        users = get_user_model().objects
+        owner = users.filter(username=DEMO_USERNAME).first()
+        owner = owner or users.filter(is_superuser=True).order_by("pk").first()
+        return owner.get_username() if owner else DEMO_USERNAME
+
     def run_procfile(self, *, port: int, servers: int, fleet: bool) -> None:
         from honcho.environ import parse_procfile
         from honcho.manager import Manager
@@ -62,6 +69,7 @@ class Command(BaseCommand):
         base = Path(settings.BASE_DIR)
         procfile = parse_procfile((base / "Procfile").read_text())
         env = dict(os.environ, PORT=str(port), FLEET_SERVERS=str(servers), PYTHONUNBUFFERED="1")
+        env.setdefault("FLEET_OWNER", self.fleet_owner())
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         manager = Manager()
         for name, command in procfile.processes.items():

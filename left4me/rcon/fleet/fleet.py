@@ -43,13 +43,21 @@ def free_port() -> int:
 
 
 class Fleet:
-    def __init__(self, servers: list[FakeServer], *, clock: str = "virtual", base_port: int = 0):
+    def __init__(
+        self,
+        servers: list[FakeServer],
+        *,
+        clock: str = "virtual",
+        base_port: int = 0,
+        ports_assigned: bool = False,
+    ) -> None:
         self.servers = servers
         self.clock = Clock(clock)
         self._listeners: dict[int, asyncio.Server] = {}
         self._connections: set[asyncio.Task] = set()
-        for index, server in enumerate(servers):
-            server.port = base_port + index if base_port else free_port()
+        if not ports_assigned:
+            for index, server in enumerate(servers):
+                server.port = base_port + index if base_port else free_port()
 
     async def start(self) -> None:
         await self.sync()

@@ -66,7 +66,8 @@ def churn_events(
     t, pool = 0.0, [str(STEAM_ID64_BASE + id_base + i) for i in range(40)]
     busy_until: dict[str, float] = {}
     while t < horizon:
-        t += rng.expovariate(1 / 150)
+        # The first players arrive within seconds so a fresh demo has someone on.
+        t += rng.expovariate(1 / 150) if len(events) > 2 else rng.uniform(1, 15)
         free = [p for p in pool if busy_until.get(p, -1) < t]
         online = sum(1 for p in pool if busy_until.get(p, -1) >= t)
         if free and online < max_players:

@@ -1,0 +1,79 @@
+"""Real Celery worker and beat on the real Redis, polling a real-clock fake fleet."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from left4me.rcon.fleet import running_fleet, server_from_dict
+from livestate.models import LiveStateSnapshot, PlayerSession
+from livestate.tests.conftest import ALICE, BOB
+from servers.models import Server
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+FAST = {"LIVE_STATE_POLL_SECONDS": "1", "LIVE_STATE_QUERY_TIMEOUT_SECONDS": "0.8"}
+
+
+def wait_for(condition, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def register(fleet, owner):
+    for fake in fleet.servers:
+        Server.objects.create(
+            owner=owner, name=fake.name, port=fake.port, rcon_password=fake.registered_password,
+            desired_state="running",
+        )  # fmt: skip
+
+
+def scenario(name, *players, **extra):
+    events = [{"at": 0, "kind": "join", "steam_id_64": p, "name": p[-4:]} for p in players]
+    return server_from_dict({"name": name, "password": "pw", "events": events, **extra})
+
+
+def test_it_polls_on_its_own_under_beat(celery_worker_factory, owner):
+    with running_fleet([scenario("a", ALICE), scenario("b", BOB)], clock="real") as fleet:
+        register(fleet, owner)
+        celery_worker_factory.worker(**FAST)
+        celery_worker_factory.beat(**FAST)
+        wait_for(lambda: PlayerSession.objects.open().count() == 2, what="two open sessions")
+        first = LiveStateSnapshot.objects.order_by("id").first().last_seen_at
+        wait_for(
+            lambda: LiveStateSnapshot.objects.order_by("id").first().last_seen_at > first,
+            what="the snapshot run to be extended by later ticks",
+        )
+    assert LiveStateSnapshot.objects.count() == 2
+    assert set(Server.objects.values_list("actual_state", flat=True)) == {"running"}
+    log = celery_worker_factory.log("worker")
+    assert "polled 2 servers, 0 failed" in log
+    assert "pw" not in log.replace("pwd", "")
+
+
+def test_it_recovers_cleanly_from_a_worker_killed_mid_tick(celery_worker_factory, owner):
+    fakes = [scenario(f"s{i}", str(76561198000000000 + i)) for i in range(6)]
+    fakes += [scenario("slow", BOB, failure="slow", slow_seconds=0.6)]
+    with running_fleet(fakes, clock="real") as fleet:
+        register(fleet, owner)
+        worker = celery_worker_factory.worker(name="doomed", **FAST)
+        celery_worker_factory.beat(**FAST)
+        celery_worker_factory.wait_for_log("doomed", "livestate.poll_chunk", proc=worker)
+        time.sleep(0.3)  # inside the chunk: waiting on the slow server
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        celery_worker_factory.worker(name="survivor", **FAST)
+        wait_for(
+            lambda: PlayerSession.objects.open().count() == 7, timeout=40, what="7 open sessions"
+        )
+        time.sleep(3)  # a few more ticks on top
+    open_pairs = list(PlayerSession.objects.open().values_list("server_id", "steam_id_64"))
+    assert len(open_pairs) == len(set(open_pairs)) == 7
+    assert PlayerSession.objects.count() == 7  # nothing split or doubled by the crash
