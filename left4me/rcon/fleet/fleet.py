@@ -178,10 +178,14 @@ def running_fleet(
 
 
 async def serve_forever(
-    servers: list[FakeServer], *, base_port: int = 0, truth_out: Path | None = None
+    servers: list[FakeServer],
+    *,
+    base_port: int = 0,
+    ports_assigned: bool = False,
+    truth_out: Path | None = None,
 ) -> None:
     """Run a real-clock fleet until cancelled (the `simulate_servers` command)."""
-    fleet = Fleet(servers, clock="real", base_port=base_port)
+    fleet = Fleet(servers, clock="real", base_port=base_port, ports_assigned=ports_assigned)
     await fleet.start()
     try:
         await fleet.run_real_clock()
