@@ -21,6 +21,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--base-port", type=int, default=0, help="first port (default: ephemeral)")
     parser.add_argument("--refused-ratio", type=float, default=0.0)
     parser.add_argument("--blackhole-ratio", type=float, default=0.0)
+    parser.add_argument("--horizon", type=float, default=86400.0, help="seconds of scripted churn")
     parser.add_argument("--truth-out", type=Path, help="write the ground truth here on exit")
     parser.add_argument("--servers-out", type=Path, help="write name/port/password JSON here")
     return parser.parse_args(argv)
@@ -31,8 +32,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.scenario:
         servers = load_scenario(args.scenario)
     else:
-        servers = random_fleet(args.servers, seed=args.seed, refused_ratio=args.refused_ratio,
-                               blackhole_ratio=args.blackhole_ratio)  # fmt: skip
+        servers = random_fleet(
+            args.servers,
+            seed=args.seed,
+            refused_ratio=args.refused_ratio,
+            blackhole_ratio=args.blackhole_ratio,
+            horizon=args.horizon,
+        )
     run = serve_forever(servers, base_port=args.base_port, truth_out=args.truth_out)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(announce_then(run, servers, args.servers_out))

@@ -36,10 +36,13 @@ class Clock:
         return self._virtual if self.kind == "virtual" else time.monotonic() - self._start
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all bound at once, so none is handed out twice."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 class Fleet:
@@ -56,8 +59,13 @@ class Fleet:
         self._listeners: dict[int, asyncio.Server] = {}
         self._connections: set[asyncio.Task] = set()
         if not ports_assigned:
-            for index, server in enumerate(servers):
-                server.port = base_port + index if base_port else free_port()
+            ports = (
+                range(base_port, base_port + len(servers))
+                if base_port
+                else free_ports(len(servers))
+            )
+            for server, port in zip(servers, ports, strict=True):
+                server.port = port
 
     async def start(self) -> None:
         await self.sync()

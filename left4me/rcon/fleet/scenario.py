@@ -87,15 +87,16 @@ def random_fleet(
     count: int, *, seed: int = 1, refused_ratio: float = 0.0, blackhole_ratio: float = 0.0,
     horizon: float = 86400.0, churn: bool = True, prefix: str = "sim",
 ) -> list[FakeServer]:  # fmt: skip
-    """`count` servers with churn; the first ratios of them refuse or black-hole."""
+    """`count` servers with churn; the given shares of them refuse or black-hole."""
     rng = random.Random(seed)
     refused = round(count * refused_ratio)
     blackholed = round(count * blackhole_ratio)
+    broken = rng.sample(range(count), refused + blackholed)  # spread through the fleet
+    failures = dict.fromkeys(broken[:refused], "refused")
+    failures |= dict.fromkeys(broken[refused:], "blackhole")
     servers = []
     for index in range(count):
-        failure = (
-            "refused" if index < refused else "blackhole" if index < refused + blackholed else ""
-        )
+        failure = failures.get(index, "")
         max_players = rng.choice([4, 4, 8])
         events = (
             churn_events(rng, max_players=max_players, horizon=horizon, id_base=index * 1000)
