@@ -5,6 +5,18 @@ from __future__ import annotations
 from django.db import models
 
 
+class SnapshotQuerySet(models.QuerySet["LiveStateSnapshot"]):
+    def latest_per_server(self, servers) -> SnapshotQuerySet:
+        """The newest snapshot of each server in `servers` (ids or a pk queryset)."""
+        newest = (
+            self.filter(server_id__in=servers)
+            .values("server_id")
+            .annotate(newest=models.Max("id"))
+            .values("newest")
+        )
+        return self.filter(id__in=newest)
+
+
 class LiveStateSnapshot(models.Model):
     """One run of identical poll results for a server.
 
@@ -23,6 +35,8 @@ class LiveStateSnapshot(models.Model):
     bots = models.PositiveSmallIntegerField()
     map = models.CharField(max_length=64)
     hibernating = models.BooleanField()
+
+    objects = SnapshotQuerySet.as_manager()
 
     class Meta:
         get_latest_by = "id"

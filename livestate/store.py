@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Max
 
 from livestate.models import LiveStateSnapshot, PlayerSession
 from livestate.reconcile import Changes, ClosedSession, LatestSnapshot, OpenSession
@@ -34,13 +33,7 @@ def batched(items: Sequence, size: int = IN_BATCH) -> Iterable[Sequence]:
 def load_latest_snapshots(server_ids: Sequence[int]) -> dict[int, LatestSnapshot]:
     latest: dict[int, LatestSnapshot] = {}
     for ids in batched(server_ids):
-        newest = (
-            LiveStateSnapshot.objects.filter(server_id__in=ids)
-            .values("server_id")
-            .annotate(newest=Max("id"))
-            .values("newest")
-        )
-        for row in LiveStateSnapshot.objects.filter(id__in=newest).values():
+        for row in LiveStateSnapshot.objects.latest_per_server(ids).values():
             latest[row["server_id"]] = LatestSnapshot(
                 id=row["id"],
                 last_seen_at=row["last_seen_at"],

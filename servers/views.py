@@ -30,12 +30,9 @@ def managed_server(request: HttpRequest, pk: int) -> Server:
 @vary_on_headers("HX-Request")
 def server_list(request: HttpRequest) -> HttpResponse:
     """All visible servers with live badges; htmx re-fetches just the rows."""
-    servers = list(Server.objects.visible_to(request.user))
-    badges = queries.badges_for(servers, now=timezone.now())
-    for server in servers:
-        server.badge = badges[server.pk]
+    rows = queries.server_rows(Server.objects.visible_to(request.user), now=timezone.now())
     template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"
-    return render(request, template, {"servers": servers})
+    return render(request, template, {"rows": rows})
 
 
 @login_required
