@@ -26,6 +26,15 @@ SERVERS, SESSIONS, PLAYERS, REPEAT = 1000, 1_000_000, 50_000, 30
 BASE = 76561198000000000
 
 
+def snapshot(server, seen, *, players: int, map: str):
+    from livestate.models import LiveStateSnapshot
+
+    return LiveStateSnapshot(
+        server=server, started_at=seen - timedelta(minutes=5), last_seen_at=seen, players=players,
+        max_players=4, bots=0, map=map, hibernating=players == 0,
+    )  # fmt: skip
+
+
 def build_servers(owner) -> list:
     from django.utils import timezone
 
@@ -39,10 +48,10 @@ def build_servers(owner) -> list:
     )  # fmt: skip
     now = timezone.now()
     LiveStateSnapshot.objects.bulk_create(
-        LiveStateSnapshot(server=s, started_at=now - timedelta(minutes=age + 5), last_seen_at=now - timedelta(minutes=age),
-                          players=age % 5, max_players=4, bots=0, map="c1m1_hotel", hibernating=age % 5 == 0)
-        for s in servers for age in (0, 10, 20)
-    )  # fmt: skip
+        snapshot(s, now - timedelta(minutes=age), players=age % 5, map="c1m1_hotel")
+        for s in servers
+        for age in (20, 10, 0)  # oldest first: the newest row is the fresh one
+    )
     return servers
 
 
@@ -69,16 +78,17 @@ def build_history(server, sessions: int) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(sql, rows)
     PlayerSession.objects.bulk_create(
-        PlayerSession(server=server, steam_id_64=str(BASE + PLAYERS + i), joined_at=now - timedelta(minutes=20),
-                      last_seen_at=now, name_at_join=f"current {i}", min_ping=20, max_ping=50)
+        PlayerSession(
+            server=server, steam_id_64=str(BASE + PLAYERS + i),
+            joined_at=now - timedelta(minutes=20),
+            last_seen_at=now, name_at_join=f"current {i}", min_ping=20, max_ping=50,
+        )
         for i in range(4)
     )  # fmt: skip
     LiveStateSnapshot.objects.bulk_create(
-        LiveStateSnapshot(server=server, started_at=now - timedelta(minutes=5 * i + 5),
-                          last_seen_at=now - timedelta(minutes=5 * i), players=i % 5, max_players=4,
-                          bots=0, map=f"c{i % 14 + 1}m1_map", hibernating=i % 5 == 0)
-        for i in range(2016)  # a change every 5 minutes for 7 days
-    )  # fmt: skip
+        snapshot(server, now - timedelta(minutes=5 * i), players=i % 5, map=f"c{i % 14 + 1}m1_x")
+        for i in reversed(range(2016))  # a change every 5 minutes for 7 days
+    )
     SteamProfile.objects.bulk_create(
         SteamProfile(steam_id_64=str(BASE + i), persona_name=f"Steam {i}", fetched_at=now,
                      avatar_url="https://avatars.steamstatic.com/abc_medium.jpg")
