@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from servers import services
 from servers.models import Blueprint, Server
@@ -24,6 +27,7 @@ class ServerAdmin(admin.ModelAdmin):
         "address",
         "desired_state",
         "actual_state",
+        "live",
         "actual_state_updated_at",
         "listed",
     ]
@@ -40,6 +44,28 @@ class ServerAdmin(admin.ModelAdmin):
     ]
     # rcon_password is editable=False, so it is in no form; rotate it instead.
     actions = ["rotate_passwords"]
+
+    def get_queryset(self, request):
+        from livestate.models import LiveStateSnapshot
+
+        latest = LiveStateSnapshot.objects.filter(server=OuterRef("pk")).order_by("-id")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                live_players=Subquery(latest.values("players")[:1]),
+                live_max=Subquery(latest.values("max_players")[:1]),
+                live_map=Subquery(latest.values("map")[:1]),
+                live_seen=Subquery(latest.values("last_seen_at")[:1]),
+            )
+        )
+
+    @admin.display(description="Last poll")
+    def live(self, server: Server) -> str:
+        if server.live_seen is None:
+            return "never answered"
+        ago = timesince(server.live_seen, timezone.now(), depth=1)
+        return f"{server.live_players}/{server.live_max} · {server.live_map} ({ago} ago)"
 
     @admin.action(description="Rotate RCON password")
     def rotate_passwords(self, request, queryset) -> None:
