@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 from celery import Celery
+from django.conf import settings
 
 pytestmark = pytest.mark.celery_worker
+
+
+STABLE_NAMES = {
+    "left4me.ping", "livestate.poll", "livestate.poll_chunk", "livestate.prune",
+    "steamprofiles.enrich",
+}  # fmt: skip
 
 
 def test_it_runs_a_task_through_a_real_worker(celery_worker_factory, redis_url):
@@ -16,6 +27,21 @@ def test_it_runs_a_task_through_a_real_worker(celery_worker_factory, redis_url):
         assert result.get(timeout=20) == "pong"
     finally:
         client.close()
+    inspect = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "left4me", "inspect", "registered", "--timeout", "5"],
+        env=celery_worker_factory.env(), capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert set(re.findall(r"\* (\S+)", inspect.stdout)) >= STABLE_NAMES
+
+
+def test_it_schedules_every_beat_entry_on_a_registered_task():
+    from left4me.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks == {"livestate.poll", "livestate.prune", "steamprofiles.enrich"}
+    poll = settings.CELERY_BEAT_SCHEDULE["every-5s-poll-servers"]
+    assert poll["options"]["expires"] == poll["schedule"] == settings.LIVE_STATE_POLL_SECONDS
+    assert app.conf.task_routes["livestate.poll_chunk"] == {"queue": "polling"}
 
 
 @pytest.mark.django_db
@@ -23,4 +49,4 @@ def test_it_registers_the_stable_task_names():
     from left4me.celery import app
 
     app.loader.import_default_modules()
-    assert "left4me.ping" in app.tasks
+    assert set(app.tasks) >= STABLE_NAMES
