@@ -22,6 +22,13 @@ def owner(make_user):
 
 
 @pytest.fixture
+def staff_client(client, make_user):
+    """A test client logged in as a superuser, for admin pages."""
+    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
 def make_server(owner):
     from servers.models import Server
 

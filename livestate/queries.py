@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -21,6 +20,8 @@ from django.utils.safestring import SafeString, mark_safe
 from livestate.badges import Badge, live_badge
 from livestate.charts import Chart, Span, player_chart
 from livestate.models import LiveStateSnapshot, PlayerSession
+from livestate.reconcile import LatestSnapshot
+from livestate.store import latest_snapshots
 from servers.models import Server
 from steamprofiles.models import SteamProfile
 
@@ -36,25 +37,6 @@ MAP_HISTORY_LIMIT = 12
 @dataclass(frozen=True, slots=True)
 class MapSpan(Span):
     map: str = ""
-
-
-class Latest(NamedTuple):
-    """The fields of a server's latest snapshot that badges need."""
-
-    last_seen_at: datetime
-    players: int
-    max_players: int
-    bots: int
-    map: str
-    hibernating: bool
-
-
-def latest_snapshots(servers: Iterable[int] | QuerySet) -> dict[int, Latest]:
-    """Latest snapshot of each server (ids or a server pk queryset), in one query."""
-    rows = LiveStateSnapshot.objects.latest_per_server(servers).values_list(
-        "server_id", *Latest._fields
-    )
-    return {server_id: Latest(*rest) for server_id, *rest in rows}
 
 
 STATE_LABELS = dict(Server.ActualState.choices)
@@ -134,7 +116,7 @@ class MapRun:
 class LivePanel:
     server: Server
     badge: Badge
-    snapshot: Latest | None
+    snapshot: LatestSnapshot | None
     now: datetime
     players_visible: bool
     current: list[PlayerCard] = field(default_factory=list)

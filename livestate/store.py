@@ -8,11 +8,13 @@ own adapter so raw SQL stores them exactly as the ORM does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from livestate.models import LiveStateSnapshot, PlayerSession
 from livestate.reconcile import Changes, ClosedSession, LatestSnapshot, OpenSession
@@ -30,19 +32,17 @@ def batched(items: Sequence, size: int = IN_BATCH) -> Iterable[Sequence]:
         yield items[start : start + size]
 
 
+def latest_snapshots(servers: Iterable[int] | QuerySet) -> dict[int, LatestSnapshot]:
+    """Latest snapshot of each server (ids or a server pk queryset), in one query."""
+    fields = [f.name for f in dataclasses.fields(LatestSnapshot)]
+    rows = LiveStateSnapshot.objects.latest_per_server(servers).values_list("server_id", *fields)
+    return {server_id: LatestSnapshot(*rest) for server_id, *rest in rows}
+
+
 def load_latest_snapshots(server_ids: Sequence[int]) -> dict[int, LatestSnapshot]:
     latest: dict[int, LatestSnapshot] = {}
     for ids in batched(server_ids):
-        for row in LiveStateSnapshot.objects.latest_per_server(ids).values():
-            latest[row["server_id"]] = LatestSnapshot(
-                id=row["id"],
-                last_seen_at=row["last_seen_at"],
-                players=row["players"],
-                max_players=row["max_players"],
-                bots=row["bots"],
-                map=row["map"],
-                hibernating=row["hibernating"],
-            )
+        latest.update(latest_snapshots(ids))
     return latest
 
 

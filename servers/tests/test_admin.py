@@ -6,12 +6,6 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client, make_user):
-    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
-    return client
-
-
 def test_it_never_shows_the_password_in_the_admin(staff_client, make_server):
     server = make_server()
     pages = [
