@@ -7,7 +7,6 @@ of servers, sessions or players.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
@@ -23,7 +22,7 @@ from livestate.models import LiveStateSnapshot, PlayerSession
 from livestate.reconcile import LatestSnapshot
 from livestate.store import latest_snapshots
 from servers.models import Server
-from steamprofiles.models import SteamProfile
+from steamprofiles.models import SteamProfile, profiles_for
 
 # "Recent players" reads this many of the newest closed sessions and keeps the
 # first card per player: one bounded index scan, however long the history.
@@ -135,17 +134,12 @@ class LivePanel:
         return max(0, int((self.now - self.snapshot.last_seen_at).total_seconds()))
 
 
-def profiles_for(steam_ids: Iterable[str]) -> dict[str, SteamProfile]:
-    ids = set(steam_ids)
-    return {p.steam_id_64: p for p in SteamProfile.objects.filter(pk__in=ids)} if ids else {}
-
-
 def card(session: PlayerSession, profile: SteamProfile | None) -> PlayerCard:
-    name = (profile.persona_name if profile else "") or session.name_at_join
+    """Steam's name and avatar when known, the in-game name otherwise."""
     return PlayerCard(
         steam_id_64=session.steam_id_64,
-        name=name,
-        avatar_url=profile.avatar_url if profile else "",
+        name=profile.display_name(session.name_at_join) if profile else session.name_at_join,
+        avatar_url=profile.safe_avatar_url if profile else "",
         joined_at=session.joined_at,
         left_at=session.left_at,
         min_ping=session.min_ping,

@@ -204,3 +204,31 @@ def test_it_applies_the_visibility_matrix(
     assert response.status_code == expected
     if expected == 200:
         assert server.rcon_password not in response.content.decode()
+
+
+def test_it_shows_steam_names_and_only_allowed_avatars(client, running):
+    from django.utils import timezone
+
+    from steamprofiles.models import SteamProfile
+
+    session(running, 1, name="ingame1")
+    session(running, 2, name="ingame2")
+    good = "https://avatars.steamstatic.com/abc_medium.jpg"
+    SteamProfile.objects.create(
+        steam_id_64=steam_id(1),
+        persona_name="Steam One",
+        avatar_url=good,
+        fetched_at=timezone.now(),
+    )
+    SteamProfile.objects.create(
+        steam_id_64=steam_id(2),
+        persona_name="",
+        avatar_url="https://evil.example/x.jpg",
+        fetched_at=timezone.now(),
+    )
+    page = client.get(reverse("servers:live", args=[running.pk])).content.decode()
+    assert "Steam One" in page
+    assert "ingame1" not in page
+    assert "ingame2" in page  # no Steam name: the in-game one
+    assert good in page
+    assert "evil.example" not in page
