@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from steamprofiles import services
 from steamprofiles.models import SteamProfile
-from steamprofiles.steam_api import allowed_avatar
+
+# One admin request should not hold a web worker for minutes of Steam calls.
+MAX_REFRESH_IDS = 500
 
 
 @admin.register(SteamProfile)
@@ -18,26 +19,32 @@ class SteamProfileAdmin(admin.ModelAdmin):
     list_filter = ["resolved"]
     search_fields = ["steam_id_64", "persona_name"]
     readonly_fields = [f.name for f in SteamProfile._meta.fields]
+    ordering = ["-fetched_at"]
     actions = ["refresh_now"]
 
     def has_add_permission(self, request) -> bool:
-        return False
+        return False  # rows come from Steam only
 
-    @admin.display(description="")
+    @admin.display(description="Avatar")
     def avatar(self, profile: SteamProfile) -> str:
-        url = allowed_avatar(profile.avatar_url, settings.STEAM_AVATAR_HOSTS)
-        return format_html('<img src="{}" width="32" height="32" alt="">', url) if url else ""
+        url = profile.safe_avatar_url
+        if not url:
+            return ""
+        return format_html(
+            '<img src="{}" width="32" height="32" alt="" referrerpolicy="no-referrer">', url
+        )
 
-    @admin.action(description="Refresh now (ignores the cache TTL)")
+    @admin.action(description="Refresh now (ignores the cache TTL)", permissions=["change"])
     def refresh_now(self, request, queryset) -> None:
-        report = services.refresh_steam_profiles(
-            steam_ids=list(queryset.values_list("pk", flat=True))
-        )
-        if report.skipped or report.error:
-            self.message_user(request, report.skipped or report.error, messages.ERROR)
+        ids = list(queryset.order_by().values_list("pk", flat=True)[: MAX_REFRESH_IDS + 1])
+        if len(ids) > MAX_REFRESH_IDS:
+            message = f"Select at most {MAX_REFRESH_IDS} profiles to refresh at once."
+            self.message_user(request, message, messages.ERROR)
             return
-        self.message_user(
-            request,
-            f"Refreshed {report.stored} profile(s); {report.unresolved} unresolved.",
-            messages.SUCCESS,
-        )
+        report = services.refresh_steam_profiles(steam_ids=ids)
+        counts = f"Refreshed {report.stored} profile(s); {report.unresolved} unresolved."
+        if report.problem:
+            prefix = f"{counts} " if report.stored or report.unresolved else ""
+            self.message_user(request, prefix + report.problem, messages.ERROR)
+            return
+        self.message_user(request, counts, messages.SUCCESS)

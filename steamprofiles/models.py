@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
+
+from steamprofiles.steam_api import allowed_avatar_url
+
+
+def stale_before(now: datetime, ttl_seconds: int | None = None) -> datetime:
+    """Profiles fetched at or before this moment are due to be asked again."""
+    ttl = settings.STEAM_PROFILE_TTL_SECONDS if ttl_seconds is None else ttl_seconds
+    return now - timedelta(seconds=ttl)
 
 
 class SteamProfileQuerySet(models.QuerySet["SteamProfile"]):
-    def fresh(self, *, now: datetime, ttl_seconds: int) -> SteamProfileQuerySet:
-        return self.filter(fetched_at__gt=now - timedelta(seconds=ttl_seconds))
+    def fresh(self, now: datetime, *, ttl_seconds: int | None = None) -> SteamProfileQuerySet:
+        """Fetched within the TTL (resolved or not): not to be asked again yet."""
+        return self.filter(fetched_at__gt=stale_before(now, ttl_seconds))
+
+    def stale(self, now: datetime, *, ttl_seconds: int | None = None) -> SteamProfileQuerySet:
+        return self.filter(fetched_at__lte=stale_before(now, ttl_seconds))
+
+    def resolved(self) -> SteamProfileQuerySet:
+        return self.filter(resolved=True)
+
+    def unresolved(self) -> SteamProfileQuerySet:
+        return self.filter(resolved=False)
 
 
 class SteamProfile(models.Model):
@@ -17,7 +37,8 @@ class SteamProfile(models.Model):
 
     `resolved=False` marks an ID Steam left out of its reply (private,
     deleted, invalid): cached with the same TTL so it is not asked again
-    every tick.
+    every tick. It keeps the name and avatar we last saw, if any; without
+    one, pages fall back to the in-game name.
     """
 
     steam_id_64 = models.CharField(max_length=20, primary_key=True)
@@ -34,3 +55,18 @@ class SteamProfile(models.Model):
 
     def __str__(self) -> str:
         return self.persona_name or self.steam_id_64
+
+    @property
+    def safe_avatar_url(self) -> str:
+        """The stored avatar if its host is still allowed (the setting may shrink), else ""."""
+        return allowed_avatar_url(self.avatar_url, settings.STEAM_AVATAR_HOSTS)
+
+    def display_name(self, fallback: str = "") -> str:
+        """Steam's name, else `fallback` (e.g. the in-game name), else the SteamID."""
+        return self.persona_name or fallback or self.steam_id_64
+
+
+def profiles_for(steam_ids: Iterable[str]) -> dict[str, SteamProfile]:
+    """Cached profiles of these SteamIDs in one query (absent IDs are missing keys)."""
+    ids = {i for i in steam_ids if i}
+    return SteamProfile.objects.order_by().in_bulk(ids) if ids else {}

@@ -2,8 +2,8 @@
 
 One batched lookup for every player on any server (not one per server per
 tick), at most 100 IDs per call, IDs Steam leaves out cached as unresolved
-with the same TTL, and a back-off shared by every worker through the cache
-after 429s, 5xx and network errors.
+with the same TTL, and a back-off shared by every worker through the cache:
+after a failed call nobody calls Steam until it expires.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from livestate.models import PlayerSession
@@ -26,134 +28,236 @@ logger = logging.getLogger(__name__)
 BACKOFF_KEY = "steamprofiles:backoff"
 MIN_BACKOFF_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
+# A Retry-After beyond this is more likely a bug than a plan; cap it.
+MAX_RETRY_AFTER_SECONDS = 86400
+# A call that goes out anyway takes current players whose profile is past
+# this share of its TTL, saving the call their expiry mid-session would cost.
+TOP_UP_AFTER_TTL_FRACTION = 0.5
+UPDATE_FIELDS = ["persona_name", "avatar_url", "profile_url", "resolved", "fetched_at"]
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (SteamIDs done, SteamIDs to do)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    until: datetime
+    failures: int  # consecutive failed calls; a success resets it
 
 
 @dataclass(slots=True)
 class EnrichReport:
-    due: int = 0
-    calls: int = 0
-    stored: int = 0
-    unresolved: int = 0
-    skipped: str = ""  # why nothing was asked: no key, backing off
-    error: str = ""
+    due: int = 0  # SteamIDs that needed asking
+    topped_up: int = 0  # not yet due, asked in free slots of calls made anyway
+    calls: int = 0  # HTTP calls made (the failed one included)
+    stored: int = 0  # resolved profiles written
+    unresolved: int = 0  # asked, left out by Steam, cached as unresolved
+    disabled: bool = False  # no STEAM_WEB_API_KEY
+    backoff_until: datetime | None = None  # calls paused until then
+    error: str = ""  # the failed call, never with the key
+
+    @property
+    def problem(self) -> str:
+        """Why the run did not ask everything it should have, or ""."""
+        if self.disabled:
+            return "STEAM_WEB_API_KEY is not set: Steam lookups are disabled"
+        until = f"{self.backoff_until:%Y-%m-%d %H:%M:%S} UTC" if self.backoff_until else ""
+        if self.error:
+            return f"{self.error}; backing off until {until}" if until else self.error
+        return f"backing off after Steam API errors until {until}" if until else ""
+
+    def summary(self) -> str:
+        early = f" (+{self.topped_up} refreshed early)" if self.topped_up else ""
+        return (
+            f"{self.due} SteamID(s) due{early}, {self.calls} Steam call(s): "
+            f"{self.stored} profile(s) stored, "
+            f"{self.unresolved} unresolved (private, deleted or invalid)"
+        )
 
 
-def backoff_until(*, now: datetime) -> datetime | None:
+def current_backoff(*, now: datetime) -> Backoff | None:
+    """The shared back-off if it still runs at `now`."""
+    backoff = _load_backoff()
+    return backoff if backoff and backoff.until > now else None
+
+
+def _load_backoff() -> Backoff | None:
+    # Plain values in the cache: no pickled class that a later release could break.
     state = cache.get(BACKOFF_KEY)
-    if state and state["until"] > now:
-        return state["until"]
-    return None
+    try:
+        return Backoff(
+            until=datetime.fromtimestamp(state["until"], UTC), failures=state["failures"]
+        )
+    except (TypeError, KeyError, ValueError, OverflowError):
+        return None
 
 
-def record_failure(error: steam_api.SteamApiError, *, now: datetime) -> datetime:
+def record_failure(*, error: steam_api.SteamApiError, now: datetime) -> Backoff:
     """Pause every worker: Retry-After when Steam gives one, else 1 min doubling to 1 h."""
-    failures = (cache.get(BACKOFF_KEY) or {}).get("failures", 0) + 1
-    delay = error.retry_after
-    if delay is None:
-        delay = min(MAX_BACKOFF_SECONDS, MIN_BACKOFF_SECONDS * 2 ** (failures - 1))
-    until = now + timedelta(seconds=delay)
-    cache.set(BACKOFF_KEY, {"until": until, "failures": failures}, timeout=MAX_BACKOFF_SECONDS * 2)
-    return until
+    previous = _load_backoff()
+    failures = (previous.failures if previous else 0) + 1
+    if error.retry_after is not None:
+        delay = min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
+    else:
+        delay = min(MAX_BACKOFF_SECONDS, MIN_BACKOFF_SECONDS * 2 ** min(failures - 1, 16))
+    backoff = Backoff(until=now + timedelta(seconds=delay), failures=failures)
+    # Outlive the pause so the failure count survives it and can double.
+    state = {"until": backoff.until.timestamp(), "failures": failures}
+    cache.set(BACKOFF_KEY, state, timeout=int(delay) + 2 * MAX_BACKOFF_SECONDS)
+    return backoff
+
+
+def record_success() -> None:
+    cache.delete(BACKOFF_KEY)
 
 
 def due_steam_ids(*, now: datetime, all_known: bool = False) -> list[str]:
-    """Players on any server now whose profile is missing or older than the TTL."""
+    """Players on any server now whose profile is missing or older than the TTL.
+
+    With `all_known`: every SteamID ever seen or cached, whatever its age.
+    """
     if all_known:
-        known = set(PlayerSession.objects.values_list("steam_id_64", flat=True).distinct())
-        return sorted(known | set(SteamProfile.objects.values_list("pk", flat=True)))
-    playing = set(PlayerSession.objects.open().values_list("steam_id_64", flat=True).distinct())
-    fresh = SteamProfile.objects.fresh(now=now, ttl_seconds=settings.STEAM_PROFILE_TTL_SECONDS)
-    return sorted(playing - set(fresh.filter(pk__in=playing).values_list("pk", flat=True)))
+        seen = PlayerSession.objects.order_by().values_list("steam_id_64", flat=True).distinct()
+        cached = SteamProfile.objects.order_by().values_list("pk", flat=True)
+        ids = set(seen) | set(cached)
+    else:
+        fresh = SteamProfile.objects.fresh(now).filter(pk=OuterRef("steam_id_64"))
+        playing = PlayerSession.objects.open().filter(~Exists(fresh))
+        ids = set(playing.order_by().values_list("steam_id_64", flat=True).distinct())
+    return sorted(i for i in ids if steam_api.is_steam_id(i))
 
 
-def store_results(
-    asked: Sequence[str], found: dict[str, steam_api.PlayerSummary], *, now: datetime
+def top_up_ids(*, due: Sequence[str], now: datetime) -> list[str]:
+    """Current players whose resolved profile is ageing, to fill the last call's free slots.
+
+    Costs no call (never more than the free slots) and keeps the TTL for
+    unresolved IDs: only profiles Steam did resolve are refreshed early.
+    """
+    free = -len(due) % steam_api.MAX_IDS_PER_CALL
+    if not due or not free:
+        return []
+    ttl = settings.STEAM_PROFILE_TTL_SECONDS
+    ageing = (
+        SteamProfile.objects.resolved()
+        .fresh(now)
+        .stale(now, ttl_seconds=int(ttl * TOP_UP_AFTER_TTL_FRACTION))
+    )
+    playing = PlayerSession.objects.open().values("steam_id_64")
+    rows = ageing.filter(pk__in=playing).exclude(pk__in=due).order_by("fetched_at")
+    return sorted(rows.values_list("pk", flat=True)[:free])
+
+
+def store_summaries(
+    *, asked: Sequence[str], found: dict[str, steam_api.PlayerSummary], now: datetime
 ) -> tuple[int, int]:
-    """Upsert what Steam returned; mark the rest unresolved (keeping older names)."""
+    """Upsert what Steam returned; store the IDs it left out as unresolved.
+
+    An ID that goes private keeps the name and avatar we last saw: pages
+    then show that rather than nothing, and it is still not asked before the TTL.
+    """
     resolved = [
         SteamProfile(
             steam_id_64=s.steam_id_64,
             persona_name=s.persona_name,
             avatar_url=s.avatar_url,
             profile_url=s.profile_url,
-            resolved=True,
             fetched_at=now,
         )
-        for s in found.values()
+        for s in (found[i] for i in asked if i in found)
     ]
     missing = [
         SteamProfile(steam_id_64=i, resolved=False, fetched_at=now) for i in asked if i not in found
     ]
-    SteamProfile.objects.bulk_create(
-        resolved,
-        update_conflicts=True,
-        unique_fields=["steam_id_64"],
-        update_fields=["persona_name", "avatar_url", "profile_url", "resolved", "fetched_at"],
-    )
-    SteamProfile.objects.bulk_create(
-        missing,
-        update_conflicts=True,
-        unique_fields=["steam_id_64"],
-        update_fields=["resolved", "fetched_at"],
-    )
+    with transaction.atomic():
+        _upsert(resolved, update_fields=UPDATE_FIELDS)
+        _upsert(missing, update_fields=["resolved", "fetched_at"])
     return len(resolved), len(missing)
 
 
-def resolve(
-    steam_ids: Sequence[str], *, now: datetime, progress: Progress | None = None
+def _upsert(rows: list[SteamProfile], *, update_fields: list[str]) -> None:
+    if rows:
+        SteamProfile.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["steam_id_64"], update_fields=update_fields
+        )
+
+
+def lookup_steam_ids(
+    steam_ids: Sequence[str],
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+    max_calls: int | None = None,
 ) -> EnrichReport:
-    """Ask Steam about `steam_ids` in calls of 100, unless disabled or backing off."""
+    """Ask Steam about `steam_ids` in calls of 100, unless disabled or backing off.
+
+    The first failing call stops the run (what earlier calls stored stays)
+    and starts the shared back-off.
+    """
     report = EnrichReport(due=len(steam_ids))
     if not settings.STEAM_WEB_API_KEY:
-        report.skipped = "no STEAM_WEB_API_KEY configured"
+        report.disabled = True
         return report
-    if until := backoff_until(now=now):
-        report.skipped = f"backing off after Steam API errors until {until:%Y-%m-%d %H:%M:%S} UTC"
+    if backoff := current_backoff(now=now):
+        report.backoff_until = backoff.until
         return report
-    for start in range(0, len(steam_ids), steam_api.MAX_IDS_PER_CALL):
-        chunk = steam_ids[start : start + steam_api.MAX_IDS_PER_CALL]
-        if not call_steam(chunk, report, now=now):
+    size = steam_api.MAX_IDS_PER_CALL
+    chunks = [steam_ids[i : i + size] for i in range(0, len(steam_ids), size)]
+    done = 0
+    if progress:
+        progress(done, len(steam_ids))
+    for chunk in chunks[:max_calls]:
+        if not _call_steam(chunk, report, now=now):
             break
+        done += len(chunk)
         if progress:
-            progress(len(chunk))
+            progress(done, len(steam_ids))
     return report
 
 
-def call_steam(chunk: Sequence[str], report: EnrichReport, *, now: datetime) -> bool:
+def _call_steam(chunk: Sequence[str], report: EnrichReport, *, now: datetime) -> bool:
     report.calls += 1
     try:
-        found = steam_api.fetch_player_summaries(
-            chunk, api_key=settings.STEAM_WEB_API_KEY, avatar_hosts=settings.STEAM_AVATAR_HOSTS
-        )
+        found = steam_api.fetch_player_summaries(chunk, api_key=settings.STEAM_WEB_API_KEY)
     except steam_api.SteamApiError as error:
         report.error = str(error)
-        if error.backs_off:
-            until = record_failure(error, now=now)
-            report.error += f"; backing off until {until:%H:%M:%S} UTC"
-        logger.warning("Steam profile lookup failed: %s", report.error)
+        report.backoff_until = record_failure(error=error, now=now).until
+        logger.warning("Steam profile lookup failed: %s", steam_api.redact(report.problem))
         return False
-    cache.delete(BACKOFF_KEY)
-    stored, unresolved = store_results(chunk, found, now=now)
+    record_success()
+    stored, unresolved = store_summaries(asked=chunk, found=found, now=now)
     report.stored += stored
     report.unresolved += unresolved
     return True
 
 
 def enrich_steam_profiles(
-    *, all_known: bool = False, now: datetime | None = None, progress: Progress | None = None
+    *,
+    all_known: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    max_calls: int | None = None,
 ) -> EnrichReport:
-    """The beat job: resolve every due SteamID (all known ones with `all_known`)."""
+    """The beat job: resolve every due SteamID (every known one with `all_known`).
+
+    Checks the key and the back-off before reading the database, so the
+    5-second tick costs nothing while Steam lookups cannot happen.
+    """
     now = now or timezone.now()
+    if not settings.STEAM_WEB_API_KEY:
+        return EnrichReport(disabled=True)
+    if backoff := current_backoff(now=now):
+        return EnrichReport(backoff_until=backoff.until)
     ids = due_steam_ids(now=now, all_known=all_known)
     if not ids:
         return EnrichReport()
-    return resolve(ids, now=now, progress=progress)
+    extra = [] if all_known else top_up_ids(due=ids, now=now)
+    report = lookup_steam_ids([*ids, *extra], now=now, progress=progress, max_calls=max_calls)
+    report.due, report.topped_up = len(ids), len(extra)
+    return report
 
 
 def refresh_steam_profiles(
     *, steam_ids: Sequence[str], now: datetime | None = None
 ) -> EnrichReport:
     """The admin's "refresh now": ignores the TTL, not the back-off."""
-    return resolve(sorted(set(steam_ids)), now=now or timezone.now())
+    ids = sorted({i for i in steam_ids if steam_api.is_steam_id(i)})
+    return lookup_steam_ids(ids, now=now or timezone.now())

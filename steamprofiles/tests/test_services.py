@@ -5,16 +5,18 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.utils import timezone
 
 from livestate.tests.factories import session, steam_id
-from steamprofiles import services, tasks
+from steamprofiles import services
 from steamprofiles.models import SteamProfile
 from steamprofiles.tests.conftest import API_KEY
 
 pytestmark = pytest.mark.django_db
 
 ALICE, BOB = "76561197960287930", "76561197985018726"
+PRIVATE = steam_id(999)
 
 
 @pytest.fixture
@@ -22,145 +24,285 @@ def server(make_server):
     return make_server()
 
 
-def play(server, *ids):
-    for steam in ids:
-        session(server, int(steam) - 76561197960265728)
+@pytest.fixture
+def ttl(settings) -> timedelta:
+    return timedelta(seconds=settings.STEAM_PROFILE_TTL_SECONDS)
+
+
+def play(server, *ids: str, **kwargs):
+    for sid in ids:
+        session(server, int(sid) - 76561197960265728, **kwargs)
 
 
 def test_it_stores_profiles_and_caches_ids_steam_left_out(steam, server):
     steam.load("summaries_two_players.json")
-    private = steam_id(999)
-    play(server, ALICE, BOB, private)
+    play(server, ALICE, BOB, PRIVATE)
+    now = timezone.now()
+    report = services.enrich_steam_profiles(now=now)
+    assert (report.due, report.calls, report.stored, report.unresolved) == (3, 1, 2, 1)
+    assert steam.calls == [sorted([ALICE, BOB, PRIVATE])]
+    alice = SteamProfile.objects.get(pk=ALICE)
+    assert (alice.persona_name, alice.resolved, alice.fetched_at) == ("Rabscuttle", True, now)
+    assert alice.avatar_url.startswith("https://avatars.steamstatic.com/")
+    private = SteamProfile.objects.get(pk=PRIVATE)
+    assert (private.persona_name, private.avatar_url, private.resolved) == ("", "", False)
+    assert private.fetched_at == now
+
+
+def test_it_caches_everyone_as_unresolved_after_an_empty_reply(steam, server):
+    play(server, ALICE, BOB)
     report = services.enrich_steam_profiles()
-    assert (report.calls, report.stored, report.unresolved) == (1, 2, 1)
-    assert SteamProfile.objects.get(pk=ALICE).persona_name == "Rabscuttle"
-    assert SteamProfile.objects.get(pk=private).resolved is False
+    assert (report.stored, report.unresolved) == (0, 2)
+    assert SteamProfile.objects.filter(resolved=False).count() == 2
 
 
-def test_it_asks_nothing_again_within_the_ttl(steam, server):
+def test_it_stores_private_profiles_steam_still_returns(steam, server):
+    steam.load("summaries_private_profile.json")
+    play(server, "76561198034567890")
+    services.enrich_steam_profiles()
+    assert SteamProfile.objects.get(pk="76561198034567890").persona_name == "quietone"
+
+
+def test_it_updates_a_profile_after_the_ttl(steam, server, ttl):
     steam.load("summaries_two_players.json")
-    play(server, ALICE, steam_id(999))
+    play(server, ALICE)
+    now = timezone.now()
+    services.enrich_steam_profiles(now=now)
+    steam.known[ALICE] = {**steam.known[ALICE], "personaname": "Renamed", "avatarmedium": ""}
+    services.enrich_steam_profiles(now=now + ttl + timedelta(seconds=1))
+    alice = SteamProfile.objects.get(pk=ALICE)
+    assert (alice.persona_name, alice.avatar_url) == ("Renamed", "")
+    assert alice.fetched_at == now + ttl + timedelta(seconds=1)
+
+
+def test_it_keeps_the_last_name_when_steam_stops_resolving_an_id(steam, server, ttl):
+    steam.load("summaries_two_players.json")
+    play(server, ALICE)
     services.enrich_steam_profiles()
-    services.enrich_steam_profiles()
-    assert len(steam.calls) == 1
+    before = SteamProfile.objects.get(pk=ALICE)
+    steam.known.clear()
+    later = timezone.now() + ttl
+    report = services.enrich_steam_profiles(now=later)
+    alice = SteamProfile.objects.get(pk=ALICE)
+    assert (report.stored, report.unresolved) == (0, 1)
+    assert (alice.persona_name, alice.avatar_url) == ("Rabscuttle", before.avatar_url)
+    assert (alice.resolved, alice.fetched_at) == (False, later)
+    services.enrich_steam_profiles(now=later + ttl / 2)
+    assert len(steam.calls) == 2  # cached unresolved: not asked again within the TTL
 
 
-def test_it_asks_again_after_the_ttl(steam, server, settings):
-    play(server, steam_id(999))
-    services.enrich_steam_profiles()
-    later = timezone.now() + timedelta(seconds=settings.STEAM_PROFILE_TTL_SECONDS + 1)
-    services.enrich_steam_profiles(now=later)
-    assert len(steam.calls) == 2
+def test_it_asks_nothing_again_within_the_ttl(steam, server, ttl):
+    steam.load("summaries_two_players.json")
+    play(server, ALICE, PRIVATE)
+    now = timezone.now()
+    services.enrich_steam_profiles(now=now)
+    again = services.enrich_steam_profiles(now=now + ttl - timedelta(seconds=1))
+    assert (len(steam.calls), again.calls, again.due) == (1, 0, 0)
 
 
-def test_it_batches_150_ids_into_two_calls_across_servers(steam, make_server):
+def test_it_asks_unresolved_ids_again_only_after_the_ttl(steam, server, ttl):
+    play(server, PRIVATE)
+    now = timezone.now()
+    services.enrich_steam_profiles(now=now)
+    for seconds in (5, 3600, ttl.total_seconds() - 1):
+        services.enrich_steam_profiles(now=now + timedelta(seconds=seconds))
+    assert steam.calls == [[PRIVATE]]
+    services.enrich_steam_profiles(now=now + ttl)
+    assert steam.calls == [[PRIVATE], [PRIVATE]]
+
+
+def test_it_batches_150_ids_across_servers_into_two_calls(steam, make_server):
     first, second = make_server(), make_server()
     for n in range(150):
         session(first if n % 2 else second, n + 1)
+    session(second, 2)  # also on `first`: asked once
     report = services.enrich_steam_profiles()
     assert [len(ids) for ids in steam.calls] == [100, 50]
-    assert report.unresolved == 150
+    assert sorted(steam.calls[0] + steam.calls[1]) == [steam_id(n + 1) for n in range(150)]
+    assert (report.due, report.calls, report.unresolved) == (150, 2, 150)
 
 
-def test_it_calls_nothing_without_a_key(steam, server, settings):
+def test_it_stops_after_max_calls_and_finishes_next_time(steam, server):
+    for n in range(250):
+        session(server, n + 1)
+    first = services.enrich_steam_profiles(max_calls=2)
+    second = services.enrich_steam_profiles(max_calls=2)
+    assert (first.calls, second.calls, second.due) == (2, 1, 50)
+
+
+def test_it_ignores_players_who_left(steam, server):
+    play(server, ALICE, joined_ago=900, left_ago=600)
+    assert services.enrich_steam_profiles().due == 0
+    assert steam.calls == []
+
+
+def test_it_refreshes_every_known_id_with_all_known(steam, server, ttl):
+    play(server, ALICE, joined_ago=900, left_ago=600)
+    SteamProfile.objects.create(steam_id_64=BOB, fetched_at=timezone.now())  # fresh: asked anyway
+    report = services.enrich_steam_profiles(all_known=True)
+    assert steam.calls == [[ALICE, BOB]]
+    assert report.due == 2
+
+
+def test_it_calls_nothing_without_a_key(steam, server, settings, django_assert_num_queries):
     settings.STEAM_WEB_API_KEY = ""
     play(server, ALICE)
-    report = services.enrich_steam_profiles()
+    with django_assert_num_queries(0):
+        report = services.enrich_steam_profiles()
     assert steam.calls == []
-    assert "no STEAM_WEB_API_KEY" in report.skipped
+    assert report.disabled
+    assert "STEAM_WEB_API_KEY is not set" in report.problem
 
 
 def test_it_calls_nothing_when_nobody_is_due(steam, server):
-    assert services.enrich_steam_profiles().calls == 0
+    report = services.enrich_steam_profiles()
+    assert (report.calls, report.problem) == (0, "")
     assert steam.calls == []
 
 
-def test_it_ignores_players_who_left(steam, make_server):
-    session(make_server(), 5, joined_ago=900, left_ago=600)
-    services.enrich_steam_profiles()
-    assert steam.calls == []
-
-
-def test_it_backs_off_for_everyone_and_doubles(steam, server):
+def test_it_backs_off_for_every_worker_and_doubles(steam, server):
     play(server, ALICE)
     now = timezone.now()
-    steam.failures += [500, 500]
+    steam.fail(500, body="internal_error_500.html")
+    steam.fail(500)
     first = services.enrich_steam_profiles(now=now)
-    assert "backing off" in first.error
-    services.enrich_steam_profiles(now=now + timedelta(seconds=59))
-    assert len(steam.calls) == 1  # still backing off: no call
-    services.enrich_steam_profiles(now=now + timedelta(seconds=61))
-    assert len(steam.calls) == 2
-    services.enrich_steam_profiles(now=now + timedelta(seconds=61 + 119))
+    assert first.backoff_until == now + timedelta(seconds=60)
+    assert "server error (HTTP 500); backing off until" in first.problem
+    assert cache.get(services.BACKOFF_KEY)  # shared: every process reads it there
+    blocked = services.enrich_steam_profiles(now=now + timedelta(seconds=59))
+    assert (len(steam.calls), blocked.calls) == (1, 0)
+    assert "backing off after Steam API errors until" in blocked.problem
+    services.enrich_steam_profiles(now=now + timedelta(seconds=60))
     assert len(steam.calls) == 2  # second failure: two minutes
+    services.enrich_steam_profiles(now=now + timedelta(seconds=60 + 119))
+    assert len(steam.calls) == 2
     steam.load("summaries_two_players.json")
-    services.enrich_steam_profiles(now=now + timedelta(seconds=61 + 121))
+    services.enrich_steam_profiles(now=now + timedelta(seconds=60 + 120))
     assert len(steam.calls) == 3
     assert SteamProfile.objects.get(pk=ALICE).resolved
+    assert cache.get(services.BACKOFF_KEY) is None  # a success resets the doubling
 
 
-def test_it_honours_retry_after(steam, server):
+def test_it_caps_the_back_off_at_an_hour(steam, server):
+    now = timezone.now()
+    error = services.steam_api.SteamApiError("x", kind=services.steam_api.ErrorKind.SERVER)
+    delays = []
+    for _ in range(9):
+        backoff = services.record_failure(error=error, now=now)
+        delays.append((backoff.until - now).total_seconds())
+    assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("600", 600), ("0", 0), ("99999999", 86400), ("junk", 60)]
+)
+def test_it_honours_retry_after(steam, server, header, seconds):
     play(server, ALICE)
     now = timezone.now()
-    steam.failures.append((429, {"Retry-After": "600"}, b""))
-    services.enrich_steam_profiles(now=now)
-    services.enrich_steam_profiles(now=now + timedelta(seconds=599))
-    assert len(steam.calls) == 1
-    services.enrich_steam_profiles(now=now + timedelta(seconds=601))
-    assert len(steam.calls) == 2
+    steam.fail(429, body="too_many_requests_429.html", headers={"Retry-After": header})
+    report = services.enrich_steam_profiles(now=now)
+    assert report.backoff_until == now + timedelta(seconds=seconds)
+    services.enrich_steam_profiles(now=now + timedelta(seconds=seconds) - timedelta(seconds=1))
+    services.enrich_steam_profiles(now=now + timedelta(seconds=seconds))
+    assert len(steam.calls) == 2  # blocked until exactly then
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ReadTimeout(f"Read timed out. (url: /?key={API_KEY})"),
+        requests.ConnectTimeout(f"Connect timed out. (url: /?key={API_KEY})"),
+        requests.ConnectionError(f"Max retries exceeded with url: /?key={API_KEY}"),
+        (200, {}, b"<html>not json</html>"),
+        (403, {}, b"<html>Forbidden. Please verify your <pre>key=</pre> parameter.</html>"),
+    ],
+)
+def test_it_backs_off_after_any_failure_and_never_logs_the_key(steam, server, caplog, failure):
+    caplog.set_level(logging.DEBUG)
+    play(server, ALICE)
+    steam.failures.append(failure)
+    now = timezone.now()
+    report = services.enrich_steam_profiles(now=now)
+    assert report.backoff_until == now + timedelta(seconds=60)
+    assert services.enrich_steam_profiles(now=now + timedelta(seconds=30)).calls == 0
+    assert "Steam profile lookup failed" in caplog.text
+    assert API_KEY not in caplog.text
+    assert API_KEY not in report.problem
+    assert API_KEY not in repr(report)
+
+
+def test_it_says_when_steam_rejects_the_key(steam, server):
+    play(server, ALICE)
+    steam.fail(403, body="forbidden_403.html")
+    assert "Steam rejected the API key (HTTP 403)" in services.enrich_steam_profiles().problem
 
 
 def test_it_keeps_earlier_chunks_when_a_later_one_fails(steam, server):
-    for n in range(150):
+    for n in range(250):
         session(server, n + 1)
     original = steam.send
 
     def second_fails(request, **kwargs):
         if len(steam.calls) == 1:
-            steam.failures.append(503)
+            steam.fail(503)
         return original(request, **kwargs)
 
     steam.send = second_fails
     report = services.enrich_steam_profiles()
-    assert report.calls == 2
+    assert (report.calls, report.unresolved) == (2, 100)  # the third chunk is never asked
     assert SteamProfile.objects.count() == 100
+    assert report.backoff_until is not None
 
 
 def test_it_refreshes_on_demand_ignoring_the_ttl_but_not_the_back_off(steam, server):
     steam.load("summaries_two_players.json")
     play(server, ALICE)
     services.enrich_steam_profiles()
-    services.refresh_steam_profiles(steam_ids=[ALICE])
-    assert len(steam.calls) == 2
-    steam.failures.append(500)
+    report = services.refresh_steam_profiles(steam_ids=[ALICE, ALICE, "not-an-id"])
+    assert (len(steam.calls), report.stored) == (2, 1)
+    steam.fail(500)
     services.refresh_steam_profiles(steam_ids=[ALICE])
     blocked = services.refresh_steam_profiles(steam_ids=[ALICE])
-    assert "backing off" in blocked.skipped
+    assert "backing off" in blocked.problem
     assert len(steam.calls) == 3
 
 
-def test_it_keeps_a_known_name_when_the_profile_turns_private(steam, server, settings):
+def test_it_reads_no_corrupt_back_off_from_the_cache(steam, server):
+    cache.set(services.BACKOFF_KEY, "garbage")
+    play(server, ALICE)
+    assert services.enrich_steam_profiles().calls == 1
+
+
+def cached(steam_id: str, *, age: timedelta, **fields) -> SteamProfile:
+    fetched_at = timezone.now() - age
+    return SteamProfile.objects.create(steam_id_64=steam_id, fetched_at=fetched_at, **fields)
+
+
+def test_it_tops_up_a_call_with_current_players_whose_profile_is_ageing(steam, server, ttl):
     steam.load("summaries_two_players.json")
+    ageing, young, private, gone = steam_id(1), steam_id(2), steam_id(3), steam_id(4)
+    play(server, ALICE, ageing, young, private)
+    play(server, gone, joined_ago=900, left_ago=600)
+    cached(ageing, age=ttl * 0.6, persona_name="ageing")
+    cached(young, age=ttl * 0.4, persona_name="young")
+    cached(private, age=ttl * 0.6, resolved=False)  # keeps its full TTL
+    cached(gone, age=ttl * 0.6, persona_name="gone")  # not playing now
+    report = services.enrich_steam_profiles()
+    assert steam.calls == [[ALICE, ageing]]
+    assert (report.due, report.topped_up, report.calls) == (1, 1, 1)
+    assert "1 SteamID(s) due (+1 refreshed early)" in report.summary()
+
+
+def test_it_never_makes_a_call_just_to_top_up(steam, server, ttl):
     play(server, ALICE)
-    services.enrich_steam_profiles()
-    steam.known.clear()
-    later = timezone.now() + timedelta(seconds=settings.STEAM_PROFILE_TTL_SECONDS + 1)
-    services.enrich_steam_profiles(now=later)
-    profile = SteamProfile.objects.get(pk=ALICE)
-    assert (profile.persona_name, profile.resolved) == ("Rabscuttle", False)
+    cached(ALICE, age=ttl * 0.9, persona_name="ageing")
+    assert services.enrich_steam_profiles().calls == 0
 
 
-def test_it_never_logs_the_key(steam, server, caplog):
-    caplog.set_level(logging.DEBUG)
+def test_it_tops_up_only_free_slots(steam, server, ttl):
+    for n in range(100):
+        session(server, n + 1)
     play(server, ALICE)
-    steam.failures.append(requests.ConnectionError("boom https://x/?key=" + API_KEY))
-    services.enrich_steam_profiles()
-    tasks.enrich()
-    assert API_KEY not in caplog.text
-
-
-def test_it_runs_as_a_task(steam, server):
-    steam.load("summaries_two_players.json")
-    play(server, ALICE)
-    tasks.enrich()
-    assert SteamProfile.objects.filter(pk=ALICE, resolved=True).exists()
+    cached(ALICE, age=ttl * 0.9, persona_name="ageing")
+    report = services.enrich_steam_profiles()
+    assert ([len(c) for c in steam.calls], report.topped_up) == ([100], 0)
