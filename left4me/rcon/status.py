@@ -19,16 +19,18 @@ STEAM_ID64_BASE = 76561197960265728
 MAX_LINE = 1024  # a real row is < 300 bytes; longer is not a status reply
 
 _MAP = re.compile(r"^map\s*:\s*(\S+)", re.MULTILINE)
+# Counts are bounded ASCII digits: int() refuses 4,300+ digit strings with ValueError.
 _PLAYERS = re.compile(
-    r"^players\s*:\s*(?P<humans>\d+)(?:\s+humans?)?(?:\s*,\s*(?P<bots>\d+)\s+bots?)?"
-    r"\s*\((?P<max>\d+)(?:/\d+)?\s+max\)(?P<rest>.*)$",
+    r"^players\s*:\s*(?P<humans>[0-9]{1,6})(?:\s+humans?)?(?:\s*,\s*(?P<bots>[0-9]{1,6})\s+bots?)?"
+    r"\s*\((?P<max>[0-9]{1,6})(?:/[0-9]+)?\s+max\)(?P<rest>.*)$",
     re.MULTILINE,
 )
+PING = re.compile(r"[0-9]{1,6}")
 _CLIENT_ROW = re.compile(r"^#\s*\d")
 _ROW = re.compile(r'^#\s*(?:\d+\s+)*"(?P<name>.*)"\s+(?P<tail>\S.*)$')
-_STEAM2 = re.compile(r"^STEAM_[0-5]:(?P<y>[01]):(?P<z>\d{1,10})$")
-_STEAM3 = re.compile(r"^\[U:1:(?P<w>\d{1,10})\]$")
-_CONNECTED = re.compile(r"^(?:(?P<h>\d{1,4}):)?(?P<m>\d{1,2}):(?P<s>\d{2})$")
+_STEAM2 = re.compile(r"^STEAM_[0-5]:(?P<y>[01]):(?P<z>[0-9]{1,10})$")
+_STEAM3 = re.compile(r"^\[U:1:(?P<w>[0-9]{1,10})\]$")
+_CONNECTED = re.compile(r"^(?:(?P<h>[0-9]{1,4}):)?(?P<m>[0-9]{1,2}):(?P<s>[0-9]{2})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,8 @@ class Status:
 
 
 def shorten(text: str, limit: int = 80) -> str:
-    text = text.strip()
+    """A repr of `text` of at most `limit` characters (escapes count too)."""
+    text = repr(text.strip())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -76,14 +79,14 @@ def parse_row(line: str) -> RosterEntry | None:
     """One client row: a roster entry, None for a non-player, RconError if mangled."""
     match = _ROW.match(line)
     if match is None or len(line) > MAX_LINE:
-        raise RconError(f"status: unparseable client row: {shorten(line)!r}")
+        raise RconError(f"status: unparseable client row: {shorten(line)}")
     fields = match["tail"].split()
     steam_id = steam_id_64(fields[0])
     if steam_id is None:
         return None  # BOT, STEAM_ID_PENDING, STEAM_ID_LAN, SourceTV...
     seconds = connected_seconds(fields[1]) if len(fields) > 2 else None
-    if seconds is None or not fields[2].isdigit():
-        raise RconError(f"status: unparseable client row: {shorten(line)!r}")
+    if seconds is None or not PING.fullmatch(fields[2]):
+        raise RconError(f"status: unparseable client row: {shorten(line)}")
     return RosterEntry(steam_id, match["name"], seconds, int(fields[2]))
 
 
@@ -92,7 +95,7 @@ def parse_header(text: str) -> tuple[str, int, int, int, bool]:
     players = _PLAYERS.search(text)
     if map_match is None or players is None:
         missing = "map" if map_match is None else "players"
-        raise RconError(f"status: no {missing} line in reply: {shorten(text)!r}")
+        raise RconError(f"status: no {missing} line in reply: {shorten(text)}")
     hibernating = "(hibernating)" in players["rest"]
     bots = int(players["bots"] or 0)
     return map_match[1], int(players["humans"]), bots, int(players["max"]), hibernating

@@ -1,9 +1,19 @@
-"""An independent implementation (PyPI `rcon`) reads the same `status` from our fleet.
+"""An independent client (PyPI `rcon` 2.4) reads the same `status` from our fleet.
 
-It proves the fleet speaks Valve's protocol as other tools understand it,
-not just as our own client expects. The library's async client reads one
-packet per reply (it calls `read(n)` once, not exactly n bytes), so the
-multi-packet check drives its packet codec over one buffered stream instead.
+This proves the fleet speaks Valve's protocol as other tools understand it,
+not only as our own client expects. What that library can and cannot do:
+
+- `rcon.source.rcon` (async) reads one packet per reply unless the first
+  body is at least `frag_threshold` (4096) bytes long; srcds bodies are at
+  most 4086, so through `rcon()` it only ever reads one packet. Its
+  `communicate()` takes the threshold as a parameter, and then detects the
+  end of a split reply its own way: it sends an empty command and reads until
+  a packet with another id arrives.
+- `rcon.source.Client` (sync) opens a new buffered file for every packet it
+  reads, so when the empty RESPONSE_VALUE and the AUTH_RESPONSE arrive in one
+  TCP segment (as from our fleet, and from any fast peer) it drops the second
+  and waits forever. It is therefore not used here; its packet codec is, over
+  one persistent stream.
 """
 
 from __future__ import annotations
@@ -12,61 +22,103 @@ import asyncio
 import re
 import socket
 
+import pytest
+from rcon.exceptions import WrongPassword
 from rcon.source import rcon as independent_rcon
+from rcon.source.async_rcon import communicate
 from rcon.source.proto import Packet, Type
 
-from left4me.rcon import query
+from left4me.rcon import parse_status, query
+from left4me.rcon.exchange import TRAILER_BODY
 from left4me.rcon.packets import MAX_BODY
-from left4me.rcon.tests.conftest import players
+from left4me.rcon.tests.conftest import HOST, players, spec
 
-PING = re.compile(r"(\d\d:\d\d) \d+ 0 active")  # the fleet jitters pings per query
+JITTER = re.compile(r"(\d:\d\d) \d+ 0 active")  # the fleet varies pings per query
+LOG_LINE = re.compile(r"^L .*: rcon from .*$", re.MULTILINE)  # carries a wall-clock stamp
 
 
 def same(text: str) -> str:
-    return PING.sub(r"\1 PING 0 active", text)
+    return LOG_LINE.sub("L <stamp>", JITTER.sub(r"\1 <ping> 0 active", text))
 
 
-def independent_status(port: int) -> str:
-    return asyncio.run(
-        independent_rcon("status", host="127.0.0.1", port=port, passwd="pw", timeout=5)
-    )
+def independent_status(port: int, password: str) -> str:
+    return asyncio.run(independent_rcon("status", host=HOST, port=port, passwd=password, timeout=5))
 
 
-def independent_codec_status(port: int) -> str:
-    """Their packet codec, our end-of-reply rule (empty RESPONSE_VALUE mirror)."""
+async def independent_split_status(port: int) -> str:
+    """Their login, their fragment detection (an empty command as the end marker)."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        response = await communicate(reader, writer, Packet.make_login("pw"))
+        while response.type != Type.SERVERDATA_AUTH_RESPONSE:
+            response = await Packet.aread(reader)
+        assert response.id != -1
+        request = Packet.make_command("status")
+        reply = await communicate(reader, writer, request, frag_threshold=MAX_BODY)
+        assert reply.id == request.id
+        return reply.payload.decode()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+def independent_codec_status(port: int) -> tuple[str, bytes]:
+    """Their packet codec, strict about terminators, with srcds' mirror rule."""
     with (
-        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+        socket.create_connection((HOST, port), timeout=5) as sock,
         sock.makefile("rwb") as stream,
     ):
         stream.write(bytes(Packet.make_login("pw")))
         stream.flush()
-        while Packet.read(stream).type != Type.SERVERDATA_AUTH_RESPONSE:
+        while Packet.read(stream, raise_unexpected_terminator=True).type != 2:
             pass
         command, marker = Packet.make_command("status"), Packet.make_empty_response()
         stream.write(bytes(command) + bytes(marker))
         stream.flush()
         body = b""
-        while (packet := Packet.read(stream)).id != marker.id:
+        while (packet := Packet.read(stream, raise_unexpected_terminator=True)).id != marker.id:
             assert packet.id == command.id
             body += packet.payload
-        return body.decode()
+        trailer = Packet.read(stream, raise_unexpected_terminator=True)
+        assert trailer.id == marker.id
+        return body.decode(), trailer.payload
 
 
 def test_it_agrees_on_a_one_packet_status(fleet):
-    handle = fleet({"name": "s", "password": "pw", "events": players(3)})
+    handle = fleet(spec(events=players(3)))
     handle.set_clock(42)
     port = handle.server("s").port
-    ours = query("127.0.0.1", port, "pw", "status", timeout=2)
+    ours = query(HOST, port, "pw", "status", timeout=2)
     assert len(ours.encode()) < MAX_BODY
-    assert same(independent_status(port)) == same(ours)
+    theirs = independent_status(port, "pw")
+    assert same(theirs) == same(ours)
+    assert len(parse_status(theirs).roster) == 3
 
 
 def test_it_agrees_on_a_multi_packet_status(fleet):
-    handle = fleet(
-        {"name": "s", "password": "pw", "max_players": 64, "events": players(64, long_names=True)}
-    )
+    handle = fleet(spec(max_players=32, events=players(32, long_names=True)))
     handle.set_clock(42)
     port = handle.server("s").port
-    ours = query("127.0.0.1", port, "pw", "status", timeout=2)
+    ours = query(HOST, port, "pw", "status", timeout=2)
     assert len(ours.encode()) > 2 * MAX_BODY
-    assert same(independent_codec_status(port)) == same(ours)
+    theirs = asyncio.run(independent_split_status(port))
+    assert same(theirs) == same(ours)
+    assert len(parse_status(theirs).roster) == 32
+
+
+@pytest.mark.parametrize("mode", ["", "split"])
+def test_it_frames_every_packet_and_the_trailer_as_valve_documents(fleet, mode):
+    handle = fleet(spec(failure=mode, max_players=32, events=players(32, long_names=True)))
+    handle.set_clock(42)
+    port = handle.server("s").port
+    ours = query(HOST, port, "pw", "status", timeout=2)
+    theirs, trailer = independent_codec_status(port)
+    assert same(theirs) == same(ours)
+    assert trailer == TRAILER_BODY
+
+
+def test_it_agrees_on_a_wrong_password(fleet):
+    handle = fleet(spec(failure="wrong_password"))
+    with pytest.raises(WrongPassword):
+        independent_status(handle.server("s").port, handle.server("s").registered_password)
+    assert handle.server("s").auth_failures == 1
