@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from livestate.models import PlayerSession
@@ -30,8 +30,8 @@ MIN_BACKOFF_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
 # A Retry-After beyond this is more likely a bug than a plan; cap it.
 MAX_RETRY_AFTER_SECONDS = 86400
-# A call that goes out anyway takes current players whose profile is past
-# this share of its TTL, saving the call their expiry mid-session would cost.
+# A call that goes out anyway takes recent players whose profile is past
+# this share of its TTL, saving the call their expiry would cost later.
 TOP_UP_AFTER_TTL_FRACTION = 0.5
 UPDATE_FIELDS = ["persona_name", "avatar_url", "profile_url", "resolved", "fetched_at"]
 
@@ -127,23 +127,24 @@ def due_steam_ids(*, now: datetime, all_known: bool = False) -> list[str]:
 
 
 def top_up_ids(*, due: Sequence[str], now: datetime) -> list[str]:
-    """Current players whose resolved profile is ageing, to fill the last call's free slots.
+    """Recent players whose resolved profile is ageing, to fill the last call's free slots.
 
-    Costs no call (never more than the free slots) and keeps the TTL for
-    unresolved IDs: only profiles Steam did resolve are refreshed early.
+    Costs no call (never more than the free slots), and refreshing players
+    who played within the TTL before they return spares the call their
+    expiry would cost later. Unresolved IDs keep their full TTL.
     """
     free = -len(due) % steam_api.MAX_IDS_PER_CALL
     if not due or not free:
         return []
     ttl = settings.STEAM_PROFILE_TTL_SECONDS
-    ageing = (
-        SteamProfile.objects.resolved()
-        .fresh(now)
-        .stale(now, ttl_seconds=int(ttl * TOP_UP_AFTER_TTL_FRACTION))
+    ageing = SteamProfile.objects.resolved().stale(
+        now, ttl_seconds=int(ttl * TOP_UP_AFTER_TTL_FRACTION)
     )
-    playing = PlayerSession.objects.open().values("steam_id_64")
-    rows = ageing.filter(pk__in=playing).exclude(pk__in=due).order_by("fetched_at")
-    return sorted(rows.values_list("pk", flat=True)[:free])
+    recent = PlayerSession.objects.filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=now - timedelta(seconds=ttl))
+    )
+    rows = ageing.filter(pk__in=recent.values("steam_id_64")).exclude(pk__in=due)
+    return sorted(rows.order_by("fetched_at").values_list("pk", flat=True)[:free])
 
 
 def store_summaries(

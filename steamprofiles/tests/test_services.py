@@ -278,19 +278,22 @@ def cached(steam_id: str, *, age: timedelta, **fields) -> SteamProfile:
     return SteamProfile.objects.create(steam_id_64=steam_id, fetched_at=fetched_at, **fields)
 
 
-def test_it_tops_up_a_call_with_current_players_whose_profile_is_ageing(steam, server, ttl):
+def test_it_tops_up_a_call_with_recent_players_whose_profile_is_ageing(steam, server, ttl):
     steam.load("summaries_two_players.json")
-    ageing, young, private, gone = steam_id(1), steam_id(2), steam_id(3), steam_id(4)
+    ageing, young, private = steam_id(1), steam_id(2), steam_id(3)
+    left, long_gone = steam_id(4), steam_id(5)
     play(server, ALICE, ageing, young, private)
-    play(server, gone, joined_ago=900, left_ago=600)
+    play(server, left, joined_ago=900, left_ago=600)  # likely back soon
+    play(server, long_gone, joined_ago=ttl.total_seconds() + 900, left_ago=ttl.total_seconds())
     cached(ageing, age=ttl * 0.6, persona_name="ageing")
     cached(young, age=ttl * 0.4, persona_name="young")
     cached(private, age=ttl * 0.6, resolved=False)  # keeps its full TTL
-    cached(gone, age=ttl * 0.6, persona_name="gone")  # not playing now
+    cached(left, age=ttl * 0.7, persona_name="left")
+    cached(long_gone, age=ttl * 0.9, persona_name="long gone")
     report = services.enrich_steam_profiles()
-    assert steam.calls == [[ALICE, ageing]]
-    assert (report.due, report.topped_up, report.calls) == (1, 1, 1)
-    assert "1 SteamID(s) due (+1 refreshed early)" in report.summary()
+    assert steam.calls == [[ALICE, ageing, left]]  # the due ID, then the top-up
+    assert (report.due, report.topped_up, report.calls) == (1, 2, 1)
+    assert "1 SteamID(s) due (+2 refreshed early)" in report.summary()
 
 
 def test_it_never_makes_a_call_just_to_top_up(steam, server, ttl):
