@@ -13,34 +13,14 @@ polled, failures and seconds split into RCON and database time.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._django import ROOT, machine, setup_django
-
-
-def start_fleet(servers: int, workdir: Path) -> tuple[subprocess.Popen, list[dict]]:
-    listing = workdir / "servers.json"
-    fleet = subprocess.Popen(
-        [sys.executable, "-m", "left4me.rcon.fleet", "--servers", str(servers),
-         "--refused-ratio", "0.05", "--blackhole-ratio", "0.10", "--horizon", "3600",
-         "--servers-out", str(listing)],
-        cwd=ROOT, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not listing.exists():
-        if fleet.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the fake fleet did not start")
-        time.sleep(0.2)
-    time.sleep(0.5)
-    return fleet, json.loads(listing.read_text())
+from bench._django import machine, setup_django
+from bench._fleet import raise_nofile, start_fleet
 
 
 def register(rows: list[dict]) -> None:
@@ -80,12 +60,13 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--ticks", type=int, default=5)
     args = parser.parse_args()
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile()
     setup_django(args.database)
     from django.conf import settings
 
-    fleet, rows = start_fleet(args.servers, Path(tempfile.mkdtemp()))
+    fleet, rows = start_fleet(
+        args.servers, "--refused-ratio", "0.05", "--blackhole-ratio", "0.10", horizon=3600
+    )
     try:
         register(rows)
         print(f"machine: {machine()}")

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import resource
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._django import ROOT, machine
+from bench._django import machine
+from bench._fleet import raise_nofile, start_fleet
 from left4me.rcon import Status, aquery_status
 
 CONCURRENCY = (1, 100, 1000)
@@ -78,29 +75,6 @@ def compare(servers: list[dict], seconds: float) -> tuple[float, float]:
         for one in best:
             best[one] = max(best[one], asyncio.run(rate(servers, one, seconds / 2)))
     return best[ours], best[raw_exchange]
-
-
-def start_fleet(count: int) -> tuple[subprocess.Popen, list[dict]]:
-    listing = Path(tempfile.mkdtemp(prefix="rcon-bench-")) / "servers.json"
-    fleet = subprocess.Popen(
-        [sys.executable, "-m", "left4me.rcon.fleet", "--servers", str(count), "--horizon", "600",
-         "--servers-out", str(listing)],
-        cwd=ROOT, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not listing.exists():
-        if fleet.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the fake fleet did not start")
-        time.sleep(0.2)
-    time.sleep(0.5)  # the listing is written once the listeners are open; let it land
-    return fleet, json.loads(listing.read_text())
-
-
-def raise_nofile() -> tuple[int, int]:
-    """Soft RLIMIT_NOFILE up to the hard limit (the fleet process inherits it)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
 def main() -> None:
