@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from livestate.models import LiveStateSnapshot
 from servers import services
 from servers.models import Blueprint, Server
 
@@ -46,8 +47,6 @@ class ServerAdmin(admin.ModelAdmin):
     actions = ["rotate_passwords"]
 
     def get_queryset(self, request):
-        from livestate.models import LiveStateSnapshot
-
         latest = LiveStateSnapshot.objects.filter(server=OuterRef("pk")).order_by("-id")
         return (
             super()
