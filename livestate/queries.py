@@ -200,6 +200,13 @@ def map_runs(spans: list[MapSpan], limit: int = MAP_HISTORY_LIMIT) -> list[MapRu
     return runs[::-1][:limit]
 
 
+def live_panel_for(server: Server, user, *, now: datetime) -> tuple[LivePanel, bool]:
+    """The panel as `user` may see it, and whether they manage the server."""
+    can_manage = server.is_managed_by(user)
+    panel = live_panel(server, now=now, players_visible=server.players_public or can_manage)
+    return panel, can_manage
+
+
 def live_panel(server: Server, *, now: datetime, players_visible: bool) -> LivePanel:
     snapshot = latest_snapshots([server.pk]).get(server.pk)
     stale_after = timedelta(seconds=settings.LIVE_STATE_STALE_SECONDS)

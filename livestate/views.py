@@ -14,17 +14,11 @@ from servers.models import Server
 from servers.views import visible_server
 
 
-def panel_for(request: HttpRequest, server: Server) -> tuple[queries.LivePanel, bool]:
-    can_manage = Server.objects.manageable_by(request.user).filter(pk=server.pk).exists()
-    visible = server.players_public or can_manage
-    return queries.live_panel(server, now=timezone.now(), players_visible=visible), can_manage
-
-
 @require_GET
 def live_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """The panel htmx swaps in every poll interval; stops polling when nothing runs."""
     server = visible_server(request, pk)
-    panel, can_manage = panel_for(request, server)
+    panel, can_manage = queries.live_panel_for(server, request.user, now=timezone.now())
     context = {"server": server, "panel": panel, "can_manage": can_manage}
     response = render(request, "livestate/_panel.html", context)
     if server.desired_state != Server.DesiredState.RUNNING:
@@ -36,7 +30,7 @@ def live_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 def live_json(request: HttpRequest, pk: int) -> JsonResponse:
     """Read-only live data for bots and status widgets."""
     server = visible_server(request, pk)
-    panel, can_manage = panel_for(request, server)
+    panel, can_manage = queries.live_panel_for(server, request.user, now=timezone.now())
     response = JsonResponse(panel_json(panel, private=can_manage), json_dumps_params={"indent": 1})
     response["Cache-Control"] = "no-cache"
     return response

@@ -116,6 +116,10 @@ class Server(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("servers:detail", args=[self.pk])
 
+    def is_managed_by(self, user) -> bool:
+        """Same rule as ServerQuerySet.manageable_by, for a server already loaded."""
+        return user.is_authenticated and (user.is_staff or self.owner_id == user.pk)
+
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"

@@ -61,10 +61,7 @@ def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
     server = visible_server(request, pk)
-    can_manage = Server.objects.manageable_by(request.user).filter(pk=pk).exists()
-    panel = queries.live_panel(
-        server, now=timezone.now(), players_visible=server.players_public or can_manage
-    )
+    panel, can_manage = queries.live_panel_for(server, request.user, now=timezone.now())
     context = {"server": server, "can_manage": can_manage, "panel": panel}
     return render(request, "servers/detail.html", context)
 
