@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="servers:list", permanent=False)),
-    path("servers/", include("servers.urls")),
+    path("servers/", include("left4me.pages.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.timesince import timesince
 
-from livestate.models import LiveStateSnapshot, PlayerSession
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from servers.admin import ServerAdmin
+from servers.models import Server
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,3 +61,50 @@ class PlayerSessionAdmin(ReadOnlyAdmin):
     date_hierarchy = "joined_at"
     show_full_result_count = False
     ordering = ["-joined_at"]
+
+
+class LiveStatusInline(admin.StackedInline):
+    model = LiveStatus
+    can_delete = False
+    fields = [
+        "state", "polled_at", "answered_at", "players", "max_players", "bots", "map",
+        "hibernating", "error", "auth_failed_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LiveServerAdmin(ServerAdmin):
+    """The server admin with each server's live state (one join, no group-by).
+
+    Registered from here so that the servers app never imports the live state.
+    """
+
+    list_display = [*ServerAdmin.list_display, "live_state", "last_answer", "polled_at"]
+    list_filter = [*ServerAdmin.list_filter, "live_status__state"]
+    list_select_related = [*ServerAdmin.list_select_related, "live_status"]
+    inlines = [LiveStatusInline]
+
+    @admin.display(description="Actual state", ordering="live_status__state")
+    def live_state(self, server: Server) -> str:
+        status = getattr(server, "live_status", None)
+        return status.get_state_display() if status else LiveStatus.State.UNKNOWN.label
+
+    @admin.display(description="Last answer")
+    def last_answer(self, server: Server) -> str:
+        status = getattr(server, "live_status", None)
+        if status is None or status.answered_at is None:
+            return "never answered"
+        ago = timesince(status.answered_at, timezone.now(), depth=1)
+        return f"{status.players}/{status.max_players} · {status.map} ({ago} ago)"
+
+    @admin.display(description="Last poll", ordering="live_status__polled_at")
+    def polled_at(self, server: Server):
+        status = getattr(server, "live_status", None)
+        return status.polled_at if status else None
+
+
+admin.site.unregister(Server)
+admin.site.register(Server, LiveServerAdmin)

@@ -1,8 +1,9 @@
-"""The one-line live badge of a server, decided from its latest snapshot.
+"""The one-line live badge of a server, decided from its LiveStatus (data only).
 
 `2/4 · c1m2_streets` when fresh, `0/4 · idle · c1m1_hotel` when hibernating,
 `—` when the server is not meant to run, and a dim `?` with the reason when
-the last successful poll is older than LIVE_STATE_STALE_SECONDS.
+the last answer is older than LIVE_STATE_STALE_SECONDS. One template partial,
+`livestate/_badge.html`, renders it for the list and the panel alike.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from datetime import datetime, timedelta
 
 from django.utils.timesince import timesince
 
-from livestate.models import LiveStateSnapshot
+from livestate.models import LiveStatus
 from servers.models import Server
 
+State = LiveStatus.State
+
 STALE_REASONS = {
-    Server.ActualState.AUTH_FAILED: "RCON password rejected",
-    Server.ActualState.UNREACHABLE: "unreachable",
-    Server.ActualState.ERROR: "not answering RCON properly",
-    Server.ActualState.UNKNOWN: "waiting for the first poll",
-    Server.ActualState.RUNNING: "no recent answer",
+    State.AUTH_FAILED: "RCON password rejected",
+    State.UNREACHABLE: "unreachable",
+    State.ERROR: "not answering RCON properly",
+    State.UNKNOWN: "waiting for the first poll",
+    State.RUNNING: "no recent answer",
 }
 
 
@@ -35,27 +38,27 @@ class Badge:
         return self.kind in ("live", "idle")
 
 
+def is_fresh(status: LiveStatus, *, now: datetime, stale_after: timedelta) -> bool:
+    return status.answered_at is not None and now - status.answered_at <= stale_after
+
+
 def live_badge(
-    server: Server, snapshot: LiveStateSnapshot | None, *, now: datetime, stale_after: timedelta
+    server: Server, status: LiveStatus, *, now: datetime, stale_after: timedelta
 ) -> Badge:
     if server.desired_state != Server.DesiredState.RUNNING:
         return Badge("off", "—", "not meant to be running")
-    if snapshot is not None and now - snapshot.last_seen_at <= stale_after:
-        count = f"{snapshot.players}/{snapshot.max_players}"
-        if snapshot.hibernating:
-            return Badge("idle", f"{count} · idle · {snapshot.map}")
-        return Badge("live", f"{count} · {snapshot.map}")
-    return Badge("stale", "?", stale_reason(server, snapshot, now=now))
+    if is_fresh(status, now=now, stale_after=stale_after):
+        count = f"{status.players}/{status.max_players}"
+        if status.hibernating:
+            return Badge("idle", f"{count} · idle · {status.map}")
+        return Badge("live", f"{count} · {status.map}")
+    return Badge("stale", "?", stale_reason(status, now=now))
 
 
-def stale_reason(server: Server, snapshot: LiveStateSnapshot | None, *, now: datetime) -> str:
-    reason = STALE_REASONS.get(server.actual_state, "no recent answer")
-    if server.actual_state == Server.ActualState.AUTH_FAILED:
+def stale_reason(status: LiveStatus, *, now: datetime) -> str:
+    reason = STALE_REASONS.get(status.state, "no recent answer")
+    if status.state == State.AUTH_FAILED:
         return reason
-    if snapshot is None:
-        return (
-            reason
-            if server.actual_state == Server.ActualState.UNKNOWN
-            else f"{reason}, never answered"
-        )
-    return f"{reason} for {timesince(snapshot.last_seen_at, now, depth=1)}"
+    if status.answered_at is None:
+        return reason if status.state == State.UNKNOWN else f"{reason}, never answered"
+    return f"{reason} for {timesince(status.answered_at, now, depth=1)}"

@@ -1,20 +1,9 @@
-"""What polling saw: run-length-encoded snapshots and true player sessions."""
+"""What polling saw: the current state of each server, its run-length-encoded
+history (snapshots) and true player sessions."""
 
 from __future__ import annotations
 
 from django.db import models
-
-
-class SnapshotQuerySet(models.QuerySet["LiveStateSnapshot"]):
-    def latest_per_server(self, servers) -> SnapshotQuerySet:
-        """The newest snapshot of each server in `servers` (ids or a pk queryset)."""
-        newest = (
-            self.filter(server_id__in=servers)
-            .values("server_id")
-            .annotate(newest=models.Max("id"))
-            .values("newest")
-        )
-        return self.filter(id__in=newest)
 
 
 class LiveStateSnapshot(models.Model):
@@ -36,8 +25,6 @@ class LiveStateSnapshot(models.Model):
     map = models.CharField(max_length=64)
     hibernating = models.BooleanField()
 
-    objects = SnapshotQuerySet.as_manager()
-
     class Meta:
         get_latest_by = "id"
         indexes = [
@@ -50,17 +37,6 @@ class LiveStateSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.players}/{self.max_players} · {self.map}"
-
-    def same_state(
-        self, *, players: int, max_players: int, bots: int, map: str, hibernating: bool
-    ) -> bool:
-        return (self.players, self.max_players, self.bots, self.map, self.hibernating) == (
-            players,
-            max_players,
-            bots,
-            map,
-            hibernating,
-        )
 
 
 class PlayerSessionQuerySet(models.QuerySet["PlayerSession"]):
@@ -116,6 +92,59 @@ class PlayerSession(models.Model):
     def __str__(self) -> str:
         return f"{self.name_at_join} ({self.steam_id_64})"
 
-    @property
-    def is_open(self) -> bool:
-        return self.left_at is None
+
+class LiveStatus(models.Model):
+    """The one home of a server's live state: what the poller last saw of it.
+
+    One row per server, rewritten by every poll in the same batch as the
+    history. Pages, the admin and the JSON read it with a join, never a
+    group-by over the history. The last answer's values also decide run-length
+    encoding: `snapshot` is the history row that run continues in.
+
+    `lease_until`/`lease_token`: a poll claims its servers with a
+    compare-and-set update before it queries them, so two workers never poll
+    one server at once, and a worker killed mid-poll blocks its servers only
+    until the lease ends.
+    """
+
+    class State(models.TextChoices):
+        UNKNOWN = "unknown", "Unknown"
+        RUNNING = "running", "Running"
+        UNREACHABLE = "unreachable", "Unreachable"
+        AUTH_FAILED = "auth_failed", "RCON password rejected"
+        ERROR = "error", "Error"
+
+    server = models.OneToOneField(
+        "servers.Server", on_delete=models.CASCADE, primary_key=True, related_name="live_status"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN)
+    polled_at = models.DateTimeField(null=True, blank=True, help_text="Last poll, answered or not.")
+    answered_at = models.DateTimeField(null=True, blank=True, help_text="Last answer.")
+    error = models.TextField(blank=True, default="")
+    players = models.PositiveSmallIntegerField(default=0)
+    max_players = models.PositiveSmallIntegerField(default=0)
+    bots = models.PositiveSmallIntegerField(default=0)
+    map = models.CharField(max_length=64, blank=True, default="")
+    hibernating = models.BooleanField(default=False)
+    # The run the last answer belongs to; no constraint, so retention can
+    # delete history quickly (a pruned run is long over and never extended).
+    snapshot = models.ForeignKey(
+        LiveStateSnapshot,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Auth back-off: srcds bans an IP after repeated wrong passwords, so a
+    # rejected password is not tried again until it changes or the back-off ends.
+    auth_failed_at = models.DateTimeField(null=True, blank=True)
+    auth_failed_fingerprint = models.CharField(max_length=16, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "live statuses"
+
+    def __str__(self) -> str:
+        return f"{self.server_id}: {self.state}"

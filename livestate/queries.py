@@ -1,31 +1,26 @@
-"""Read side of the live state for pages and JSON: a fixed number of queries.
+"""Read model of the live state for pages, the admin and JSON: data, never HTML.
 
 Page views never open an RCON socket; everything here reads what the poller
-stored. Each function costs a constant number of queries whatever the number
-of servers, sessions or players.
+stored. A server's current state is its LiveStatus row (one join, no
+group-by); history comes from snapshots and sessions. Each function costs a
+constant number of queries whatever the number of servers or sessions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from html import escape
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
 
 from livestate.badges import Badge, live_badge
 from livestate.charts import Chart, Span, player_chart
-from livestate.models import LiveStateSnapshot, PlayerSession
-from livestate.reconcile import LatestSnapshot
-from livestate.store import latest_snapshots
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
 from servers.models import Server
-from steamprofiles.models import SteamProfile, profiles_for
 
 # "Recent players" reads this many of the newest closed sessions and keeps the
-# first card per player: one bounded index scan, however long the history.
+# first per player: one bounded index scan, however long the history.
 RECENT_SESSION_SCAN = 2000
 RECENT_PLAYER_LIMIT = 48
 CHART_WINDOWS = [("last 24 hours", timedelta(hours=24)), ("last 7 days", timedelta(days=7))]
@@ -33,75 +28,42 @@ CHART_BUCKETS = 288
 MAP_HISTORY_LIMIT = 12
 
 
-@dataclass(frozen=True, slots=True)
-class MapSpan(Span):
-    map: str = ""
+def status_of(server: Server) -> LiveStatus:
+    """The server's LiveStatus; an unsaved 'unknown' one before its first poll."""
+    try:
+        return server.live_status
+    except LiveStatus.DoesNotExist:
+        return LiveStatus(server=server)
 
 
-STATE_LABELS = dict(Server.ActualState.choices)
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.LIVE_STATE_STALE_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
 class ServerRow:
-    """One line of the server list, rendered in Python with stdlib escaping:
-    Django's template loop and format_html over 1,000 rows cost more than
-    the rest of the page together."""
+    """One line of the server list."""
 
-    pk: int
-    name: str
-    host: str
-    port: int
-    listed: bool
-    actual_state: str
-    desired_state: str
+    server: Server
+    status: LiveStatus
+    badge: Badge
 
-    def html(self, badge: Badge, detail_prefix: str) -> str:
-        address = escape(f"{self.host}:{self.port}")
-        unlisted = ' <span class="tag">unlisted</span>' if not self.listed else ""
-        state = escape(self.actual_state)
-        label = escape(STATE_LABELS.get(self.actual_state, ""))
-        return (
-            f'<tr><td><a href="{detail_prefix}{self.pk}/">{escape(self.name)}</a>{unlisted}</td>'
-            f'<td><a href="steam://connect/{address}">{address}</a></td>'
-            f'<td><span class="state state-{state}">{label}</span></td>'
-            f'<td class="live">{badge_html(badge)}</td></tr>'
+
+def server_rows(servers: QuerySet[Server], *, now: datetime) -> list[ServerRow]:
+    """The server list with each server's live state, in one query."""
+    rows = []
+    limit = stale_after()
+    for server in servers.select_related("live_status"):
+        status = status_of(server)
+        rows.append(
+            ServerRow(server, status, live_badge(server, status, now=now, stale_after=limit))
         )
-
-
-def badge_html(badge: Badge) -> str:
-    text, reason = escape(badge.text), escape(badge.reason)
-    if badge.kind != "stale":
-        return f'<span class="badge badge-{badge.kind}">{text}</span>'
-    return (
-        f'<span class="badge badge-stale" title="{reason}">?</span> '
-        f'<span class="badge-reason muted">{reason}</span>'
-    )
-
-
-def server_rows(queryset: QuerySet, *, now: datetime) -> SafeString:
-    """The rows of the server list, with live badges, in two queries."""
-    rows = [ServerRow(*values) for values in queryset.values_list(*ServerRow.__slots__)]
-    snapshots = latest_snapshots(queryset.values("pk"))
-    stale_after = timedelta(seconds=settings.LIVE_STATE_STALE_SECONDS)
-    detail_prefix = reverse("servers:detail", args=[0]).removesuffix("0/")  # one reverse
-    html = [
-        row.html(
-            live_badge(row, snapshots.get(row.pk), now=now, stale_after=stale_after), detail_prefix
-        )
-        for row in rows
-    ]
-    return mark_safe("".join(html))  # noqa: S308 (every value went through html.escape)
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
-class PlayerCard:
-    steam_id_64: str
-    name: str
-    avatar_url: str
-    joined_at: datetime
-    left_at: datetime | None
-    min_ping: int
-    max_ping: int
+class MapSpan(Span):
+    map: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +75,19 @@ class MapRun:
 
 @dataclass(slots=True)
 class LivePanel:
+    """Everything the live panel shows of one server; players as sessions.
+
+    The page layer turns sessions into cards (it knows Steam profiles;
+    the live state does not).
+    """
+
     server: Server
+    status: LiveStatus
     badge: Badge
-    snapshot: LatestSnapshot | None
     now: datetime
     players_visible: bool
-    current: list[PlayerCard] = field(default_factory=list)
-    recent: list[PlayerCard] = field(default_factory=list)
+    current: list[PlayerSession] = field(default_factory=list)
+    recent: list[PlayerSession] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     maps: list[MapRun] = field(default_factory=list)
 
@@ -129,22 +97,10 @@ class LivePanel:
 
     @property
     def polled_seconds_ago(self) -> int | None:
-        if self.snapshot is None:
+        """Seconds since the last answer (None before the first)."""
+        if self.status.answered_at is None:
             return None
-        return max(0, int((self.now - self.snapshot.last_seen_at).total_seconds()))
-
-
-def card(session: PlayerSession, profile: SteamProfile | None) -> PlayerCard:
-    """Steam's name and avatar when known, the in-game name otherwise."""
-    return PlayerCard(
-        steam_id_64=session.steam_id_64,
-        name=profile.display_name(session.name_at_join) if profile else session.name_at_join,
-        avatar_url=profile.safe_avatar_url if profile else "",
-        joined_at=session.joined_at,
-        left_at=session.left_at,
-        min_ping=session.min_ping,
-        max_ping=session.max_ping,
-    )
+        return max(0, int((self.now - self.status.answered_at).total_seconds()))
 
 
 def recent_sessions(server: Server, *, now: datetime, exclude: set[str]) -> list[PlayerSession]:
@@ -200,26 +156,15 @@ def map_runs(spans: list[MapSpan], limit: int = MAP_HISTORY_LIMIT) -> list[MapRu
     return runs[::-1][:limit]
 
 
-def live_panel_for(server: Server, user, *, now: datetime) -> tuple[LivePanel, bool]:
-    """The panel as `user` may see it, and whether they manage the server."""
-    can_manage = server.is_managed_by(user)
-    panel = live_panel(server, now=now, players_visible=server.players_public or can_manage)
-    return panel, can_manage
-
-
 def live_panel(server: Server, *, now: datetime, players_visible: bool) -> LivePanel:
-    snapshot = latest_snapshots([server.pk]).get(server.pk)
-    stale_after = timedelta(seconds=settings.LIVE_STATE_STALE_SECONDS)
-    badge = live_badge(server, snapshot, now=now, stale_after=stale_after)
-    panel = LivePanel(server, badge, snapshot, now, players_visible)
+    status = status_of(server)
+    badge = live_badge(server, status, now=now, stale_after=stale_after())
+    panel = LivePanel(server, status, badge, now, players_visible)
     spans = history_spans(server, since=now - CHART_WINDOWS[-1][1])
     panel.charts = [player_chart_for(spans, label, window, now) for label, window in CHART_WINDOWS]
     panel.maps = map_runs(spans)
     if not players_visible:
         return panel
-    current = list(PlayerSession.objects.open().filter(server=server).order_by("joined_at"))
-    recent = recent_sessions(server, now=now, exclude={s.steam_id_64 for s in current})
-    profiles = profiles_for(s.steam_id_64 for s in [*current, *recent])
-    panel.current = [card(s, profiles.get(s.steam_id_64)) for s in current]
-    panel.recent = [card(s, profiles.get(s.steam_id_64)) for s in recent]
+    panel.current = list(PlayerSession.objects.open().filter(server=server).order_by("joined_at"))
+    panel.recent = recent_sessions(server, now=now, exclude={s.steam_id_64 for s in panel.current})
     return panel

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from left4me.rcon import RosterEntry, Status
 
@@ -46,14 +47,25 @@ class ClosedSession:
 
 
 @dataclass(slots=True, frozen=True)
-class LatestSnapshot:
-    id: int
-    last_seen_at: datetime
+class LastAnswer:
+    """What the server said the last time it answered (from its LiveStatus)."""
+
+    snapshot_id: int | None  # the history row that answer's run lives in
+    answered_at: datetime | None
     players: int
     max_players: int
     bots: int
     map: str
     hibernating: bool
+
+    def same_state(self, status: Status) -> bool:
+        return (self.players, self.max_players, self.bots, self.map, self.hibernating) == (
+            status.players,
+            status.max_players,
+            status.bots,
+            status.map,
+            status.hibernating,
+        )
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,15 +77,31 @@ class NewSession:
     ping: int
 
 
+class SessionClose(NamedTuple):
+    """Parameters of one session close, in the order of store's SQL."""
+
+    left_at: datetime
+    session_id: int
+
+
+class SessionSeen(NamedTuple):
+    """A session seen again (touched, or re-opened), in the order of store's SQL."""
+
+    seen_at: datetime
+    min_ping: int
+    max_ping: int
+    session_id: int
+
+
 @dataclass(slots=True)
 class Changes:
     """Every write one server's poll implies, grouped for batched execution."""
 
     snapshot_touch: int | None = None  # id of the snapshot whose run continues
     snapshot_new: Status | None = None
-    close: list[tuple[datetime, int]] = field(default_factory=list)  # (left_at, id)
-    touch: list[tuple[datetime, int, int, int]] = field(default_factory=list)
-    reopen: list[tuple[datetime, int, int, int]] = field(default_factory=list)
+    close: list[SessionClose] = field(default_factory=list)
+    touch: list[SessionSeen] = field(default_factory=list)
+    reopen: list[SessionSeen] = field(default_factory=list)
     open: list[NewSession] = field(default_factory=list)
 
 
@@ -117,19 +145,20 @@ def arrivals(status: Status, open_sessions: list[OpenSession]) -> set[str]:
 
 def plan_snapshot(
     changes: Changes,
-    latest: LatestSnapshot | None,
+    last: LastAnswer | None,
     status: Status,
     observed_at: datetime,
     max_gap: timedelta,
 ) -> None:
-    continues = (
-        latest is not None
-        and observed_at - latest.last_seen_at <= max_gap
-        and (latest.players, latest.max_players, latest.bots, latest.map, latest.hibernating)
-        == (status.players, status.max_players, status.bots, status.map, status.hibernating)
-    )
-    if continues:
-        changes.snapshot_touch = latest.id
+    """Extend the last answer's run if nothing changed and no gap opened; else start one."""
+    if (
+        last is not None
+        and last.snapshot_id is not None
+        and last.answered_at is not None
+        and observed_at - last.answered_at <= max_gap
+        and last.same_state(status)
+    ):
+        changes.snapshot_touch = last.snapshot_id
     else:
         changes.snapshot_new = status
 
@@ -139,32 +168,29 @@ def plan_success(
     status: Status,
     observed_at: datetime,
     open_sessions: list[OpenSession],
-    latest: LatestSnapshot | None,
+    last: LastAnswer | None,
     recently_closed: dict[str, ClosedSession],
     max_gap: timedelta,
 ) -> Changes:
     """Writes for a server that answered."""
     changes = Changes()
-    plan_snapshot(changes, latest, status, observed_at, max_gap)
+    plan_snapshot(changes, last, status, observed_at, max_gap)
     roster = roster_by_id(status)
     for session in open_sessions:
         entry = roster.pop(session.steam_id_64, None)
         if entry is None:
-            changes.close.append((session.last_seen_at, session.id))
+            changes.close.append(SessionClose(session.last_seen_at, session.id))
         elif reconnected(session, entry, observed_at):
-            changes.close.append((session.last_seen_at, session.id))
+            changes.close.append(SessionClose(session.last_seen_at, session.id))
             changes.open.append(new_session(entry, observed_at, not_before=session.last_seen_at))
         else:
             low, high = ping_range(session, entry.ping)
-            changes.touch.append((observed_at, low, high, session.id))
+            changes.touch.append(SessionSeen(observed_at, low, high, session.id))
     for steam_id, entry in roster.items():
         closed = recently_closed.get(steam_id)
-        if (
-            closed is not None
-            and abs(implied_join(entry, observed_at) - closed.joined_at) <= JOIN_TOLERANCE
-        ):
+        if closed is not None and same_connection(closed, entry, observed_at):
             low, high = min(closed.min_ping, entry.ping), max(closed.max_ping, entry.ping)
-            changes.reopen.append((observed_at, low, high, closed.id))
+            changes.reopen.append(SessionSeen(observed_at, low, high, closed.id))
         else:
             not_before = closed.left_at if closed is not None else None
             changes.open.append(new_session(entry, observed_at, not_before=not_before))
@@ -184,16 +210,16 @@ def plan_failure(
     *,
     observed_at: datetime,
     open_sessions: list[OpenSession],
-    latest: LatestSnapshot | None,
+    last: LastAnswer | None,
     stuck_after: timedelta,
 ) -> Changes:
     """Writes for a server that did not answer: only close stuck sessions."""
     changes = Changes()
     if not open_sessions:
         return changes
-    last_answer = max(
-        [s.last_seen_at for s in open_sessions] + ([latest.last_seen_at] if latest else [])
-    )
-    if observed_at - last_answer >= stuck_after:
-        changes.close = [(s.last_seen_at, s.id) for s in open_sessions]
+    answers = [s.last_seen_at for s in open_sessions]
+    if last is not None and last.answered_at is not None:
+        answers.append(last.answered_at)
+    if observed_at - max(answers) >= stuck_after:
+        changes.close = [SessionClose(s.last_seen_at, s.id) for s in open_sessions]
     return changes

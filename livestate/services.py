@@ -14,31 +14,32 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from left4me.rcon import RconAuthError, RconError, Status, aquery_status
-from livestate import reconcile, store
-from livestate.models import LiveStateSnapshot, PlayerSession
+from left4me.rcon import RconAuthError, RconError, RconNetworkError, Status, aquery_status
+from livestate import limits, reconcile, store
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from livestate.store import Target
 from servers.models import Server
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-UNREACHABLE_PREFIXES = ("timed out", "connection", "network error")
+State = LiveStatus.State
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    server_id: int
-    name: str
-    host: str
-    port: int
-    password: str = field(repr=False)
+def failure_state(error: RconError) -> str:
+    """The LiveStatus state a failed query leaves a server in, by the error's kind."""
+    if isinstance(error, RconAuthError):
+        return State.AUTH_FAILED
+    if isinstance(error, RconNetworkError):
+        return State.UNREACHABLE
+    return State.ERROR
 
 
 @dataclass(slots=True)
@@ -50,13 +51,7 @@ class PollResult:
 
     @property
     def state(self) -> str:
-        if self.error is None:
-            return Server.ActualState.RUNNING
-        if isinstance(self.error, RconAuthError):
-            return Server.ActualState.AUTH_FAILED
-        if str(self.error).startswith(UNREACHABLE_PREFIXES):
-            return Server.ActualState.UNREACHABLE
-        return Server.ActualState.ERROR
+        return State.RUNNING if self.error is None else failure_state(self.error)
 
     @property
     def error_text(self) -> str:
@@ -66,9 +61,11 @@ class PollResult:
 
 
 @dataclass(slots=True)
-class TickReport:
+class PollReport:
+    """What one poll of a set of servers (a chunk, or a whole in-process tick) did."""
+
     results: list[PollResult]
-    skipped_backoff: int
+    busy: int  # held by an earlier poll that is still running (or was killed)
     rcon_seconds: float
     db_seconds: float
 
@@ -85,44 +82,55 @@ class TickReport:
         return self.rcon_seconds + self.db_seconds
 
 
+@dataclass(frozen=True, slots=True)
+class TickPlan:
+    """Which servers a tick polls, and how many it holds back."""
+
+    server_ids: list[int]
+    in_backoff: int  # their current password was rejected within the back-off
+    abandoned_closed: int  # stuck sessions of unpolled servers closed now
+
+
 def password_fingerprint(password: str) -> str:
     """Identifies which password failed without storing anything reusable."""
     return hashlib.sha256(password.encode()).hexdigest()[:16]
 
 
-def select_targets(
-    *, now: datetime, server_ids: Sequence[int] | None = None
-) -> tuple[list[Target], int]:
+def select_targets(*, now: datetime) -> tuple[list[int], int]:
     """Servers meant to run with a password, minus those in auth back-off.
 
-    Returns the targets and how many were held back by the back-off.
+    Returns their ids and how many the back-off held back.
     """
-    servers = Server.objects.filter(desired_state=Server.DesiredState.RUNNING).exclude(
-        rcon_password=""
-    )
-    if server_ids is not None:
-        servers = servers.filter(pk__in=server_ids)
     backoff_start = now - timedelta(seconds=settings.RCON_AUTH_BACKOFF_SECONDS)
-    targets, held = [], 0
-    rows = servers.order_by("pk").values_list(
-        "pk",
-        "name",
-        "host",
-        "port",
-        "rcon_password",
-        "rcon_auth_failed_at",
-        "rcon_auth_failed_fingerprint",
+    rows = (
+        Server.objects.filter(desired_state=Server.DesiredState.RUNNING)
+        .exclude(rcon_password="")
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "rcon_password",
+            "live_status__auth_failed_at",
+            "live_status__auth_failed_fingerprint",
+        )
     )
-    for pk, name, host, port, password, failed_at, fingerprint in rows:
+    ids, held = [], 0
+    for pk, password, failed_at, fingerprint in rows:
         if (
             failed_at
             and failed_at > backoff_start
             and fingerprint == password_fingerprint(password)
         ):
             held += 1
-            continue
-        targets.append(Target(pk, name, host, port, password))
-    return targets, held
+        else:
+            ids.append(pk)
+    return ids, held
+
+
+def plan_tick(*, now: datetime) -> TickPlan:
+    """Choose a tick's servers and close the stuck sessions of servers it skips."""
+    ids, held = select_targets(now=now)
+    closed = close_abandoned_sessions(now=now, polled=set(ids))
+    return TickPlan(ids, held, closed)
 
 
 def query_targets(targets: Sequence[Target], *, timeout: float, clock: Clock) -> list[PollResult]:
@@ -141,10 +149,11 @@ def query_targets(targets: Sequence[Target], *, timeout: float, clock: Clock) ->
     return asyncio.run(every()) if targets else []
 
 
-def reconcile_results(results: Sequence[PollResult]) -> dict[int, reconcile.Changes]:
-    """Decide every write the results imply, loading state in a few queries."""
+def reconcile_results(
+    results: Sequence[PollResult], last: dict[int, reconcile.LastAnswer]
+) -> dict[int, reconcile.Changes]:
+    """Decide every write the results imply, loading sessions in a few queries."""
     ids = [r.target.server_id for r in results]
-    latest = store.load_latest_snapshots(ids)
     open_sessions = store.load_open_sessions(ids)
     wanted = {
         r.target.server_id: reconcile.arrivals(r.status, open_sessions.get(r.target.server_id, []))
@@ -165,7 +174,7 @@ def reconcile_results(results: Sequence[PollResult]) -> dict[int, reconcile.Chan
                 status=r.status,
                 observed_at=r.observed_at,
                 open_sessions=sessions,
-                latest=latest.get(sid),
+                last=last.get(sid),
                 recently_closed=closed.get(sid, {}),
                 max_gap=max_gap,
             )
@@ -173,54 +182,100 @@ def reconcile_results(results: Sequence[PollResult]) -> dict[int, reconcile.Chan
             changes[sid] = reconcile.plan_failure(
                 observed_at=r.observed_at,
                 open_sessions=sessions,
-                latest=latest.get(sid),
+                last=last.get(sid),
                 stuck_after=stuck,
             )
     return changes
 
 
-def server_state_rows(results: Sequence[PollResult]) -> list[tuple]:
-    rows = []
+def state_rows(results: Sequence[PollResult]) -> tuple[list[store.Answered], list[store.Failed]]:
+    """The new LiveStatus of every polled server, split by the statement that writes it."""
+    answered, failed = [], []
     for r in results:
+        sid = r.target.server_id
+        if r.status is not None:
+            s = r.status
+            answered.append(
+                store.Answered(
+                    r.state, r.observed_at, s.players, s.max_players, s.bots, s.map[:64],
+                    s.hibernating, sid,
+                )
+            )  # fmt: skip
+            continue
         auth_failed = isinstance(r.error, RconAuthError)
-        rows.append(
-            (
+        failed.append(
+            store.Failed(
                 r.state,
                 r.observed_at,
                 r.error_text,
                 r.observed_at if auth_failed else None,
                 password_fingerprint(r.target.password) if auth_failed else "",
-                r.target.server_id,
+                sid,
             )
         )
-    return rows
+    return answered, failed
 
 
-def poll_servers(
-    *, server_ids: Sequence[int] | None = None, clock: Clock = timezone.now
-) -> TickReport:
-    """One tick for the given servers (all targets when None): query, reconcile, write."""
+def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> PollReport:
+    """Poll these servers once: claim, query concurrently, reconcile, write.
+
+    Servers another poll still holds (a slow or killed earlier tick) are
+    skipped and counted, so no server is ever polled twice at once.
+    """
     now = clock()
-    targets, held = select_targets(now=now, server_ids=server_ids)
-    if server_ids is None:
-        close_abandoned_sessions(now=now, polled={t.server_id for t in targets})
-    started = time.perf_counter()
-    results = query_targets(targets, timeout=settings.LIVE_STATE_QUERY_TIMEOUT_SECONDS, clock=clock)
-    queried = time.perf_counter()
-    if results:
-        observed = {r.target.server_id: r.observed_at for r in results}
-        store.write_poll(reconcile_results(results), server_state_rows(results), observed)
-    report = TickReport(results, held, queried - started, time.perf_counter() - queried)
+    claim = store.claim_servers(
+        server_ids, now=now, until=now + timedelta(seconds=limits.chunk_time_limit())
+    )
+    try:
+        started = time.perf_counter()
+        timeout = settings.LIVE_STATE_QUERY_TIMEOUT_SECONDS
+        results = query_targets(claim.targets, timeout=timeout, clock=clock)
+        queried = time.perf_counter()
+        answered, failed = state_rows(results)
+        store.write_poll(
+            token=claim.token,
+            changes=reconcile_results(results, claim.last),
+            answered=answered,
+            failed=failed,
+        )
+    except BaseException:
+        store.release(claim.token)
+        raise
+    report = PollReport(results, claim.busy, queried - started, time.perf_counter() - queried)
     logger.info(
-        "polled %d servers, %d failed, %d in auth back-off, in %.2f s (rcon %.2f s, db %.2f s)",
+        "polled %d servers, %d failed, %d held by an earlier poll, in %.2f s "
+        "(rcon %.2f s, db %.2f s)",
         report.polled,
         report.failed,
-        held,
+        report.busy,
         report.seconds,
         report.rcon_seconds,
         report.db_seconds,
     )
     return report
+
+
+def run_tick(*, clock: Clock = timezone.now, server_ids: Sequence[int] | None = None):
+    """One whole tick in this process (management command, benchmarks).
+
+    With `server_ids`, only those of the tick's targets are polled.
+    """
+    plan = plan_tick(now=clock())
+    ids = plan.server_ids
+    if server_ids is not None:
+        wanted = set(server_ids)
+        ids = [pk for pk in ids if pk in wanted]
+    log_tick(plan, chunks=1)
+    return plan, poll_servers(server_ids=ids, clock=clock)
+
+
+def log_tick(plan: TickPlan, *, chunks: int) -> None:
+    logger.info(
+        "tick: %d servers to poll in %d chunk(s), %d in auth back-off",
+        len(plan.server_ids),
+        chunks,
+        plan.in_backoff,
+    )
 
 
 def close_abandoned_sessions(*, now: datetime, polled: set[int]) -> int:
@@ -233,14 +288,6 @@ def close_abandoned_sessions(*, now: datetime, polled: set[int]) -> int:
     stuck = PlayerSession.objects.open().filter(last_seen_at__lt=cutoff)
     ids = [pk for pk, server_id in stuck.values_list("pk", "server_id") if server_id not in polled]
     return PlayerSession.objects.filter(pk__in=ids).update(left_at=F("last_seen_at"))
-
-
-def start_tick(*, now: datetime) -> list[int]:
-    """Begin a fanned-out tick: sweep abandoned sessions, return the IDs to poll."""
-    targets, _ = select_targets(now=now)
-    ids = [t.server_id for t in targets]
-    close_abandoned_sessions(now=now, polled=set(ids))
-    return ids
 
 
 @dataclass(slots=True)
@@ -257,7 +304,7 @@ def prune_live_state(*, days: int, batch_size: int = 5000, dry_run: bool = False
     """
     cutoff = timezone.now() - timedelta(days=days)
     old_snapshots = LiveStateSnapshot.objects.filter(last_seen_at__lt=cutoff)
-    old_sessions = PlayerSession.objects.filter(Q(left_at__lt=cutoff))
+    old_sessions = PlayerSession.objects.filter(left_at__lt=cutoff)
     if dry_run:
         return PruneReport(old_snapshots.count(), old_sessions.count())
     return PruneReport(

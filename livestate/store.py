@@ -1,49 +1,118 @@
-"""Database side of a poll: load what reconciling needs, write what it decided.
+"""Database side of a poll: claim servers, load what reconciling needs, write it.
 
 Writes use one parameterised `executemany` per statement for a whole chunk
 of servers, inside one transaction: on this workload Django's `bulk_update`
 (one CASE WHEN per row) was 20x slower. Timestamps go through the backend's
 own adapter so raw SQL stores them exactly as the ORM does.
+
+A poll first claims its servers (a compare-and-set lease on their LiveStatus
+rows), so two workers never poll one server at once, and releases each lease
+in the same statement that stores the server's new state.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q
 
-from livestate.models import LiveStateSnapshot, PlayerSession
-from livestate.reconcile import Changes, ClosedSession, LatestSnapshot, OpenSession
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from livestate.reconcile import Changes, ClosedSession, LastAnswer, OpenSession
 from servers.models import Server
 
 IN_BATCH = 500  # keeps IN (...) lists far below SQLite's variable limit
 
 SNAPSHOT = LiveStateSnapshot._meta.db_table
 SESSION = PlayerSession._meta.db_table
-SERVER = Server._meta.db_table
+STATUS = LiveStatus._meta.db_table
 
 
-def batched(items: Sequence, size: int = IN_BATCH) -> Iterable[Sequence]:
+def batched[T](items: Sequence[T], size: int = IN_BATCH) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def latest_snapshots(servers: Iterable[int] | QuerySet) -> dict[int, LatestSnapshot]:
-    """Latest snapshot of each server (ids or a server pk queryset), in one query."""
-    fields = [f.name for f in dataclasses.fields(LatestSnapshot)]
-    rows = LiveStateSnapshot.objects.latest_per_server(servers).values_list("server_id", *fields)
-    return {server_id: LatestSnapshot(*rest) for server_id, *rest in rows}
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how to query one claimed server. The password never reaches a repr."""
+
+    server_id: int
+    name: str
+    host: str
+    port: int
+    password: str = field(repr=False)
 
 
-def load_latest_snapshots(server_ids: Sequence[int]) -> dict[int, LatestSnapshot]:
-    latest: dict[int, LatestSnapshot] = {}
+@dataclass(slots=True)
+class Claim:
+    """The servers one poll holds the lease of, with their last answers."""
+
+    token: str
+    targets: list[Target]
+    last: dict[int, LastAnswer]
+    busy: int  # asked for, but leased by another poll still running
+
+
+_CLAIMED_FIELDS = (
+    "pk", "name", "host", "port", "rcon_password",
+    "live_status__snapshot_id", "live_status__answered_at", "live_status__players",
+    "live_status__max_players", "live_status__bots", "live_status__map",
+    "live_status__hibernating",
+)  # fmt: skip
+
+
+def claim_servers(server_ids: Sequence[int], *, now: datetime, until: datetime) -> Claim:
+    """Lease the given servers whose lease is free or expired, and load them.
+
+    Compare-and-set in one UPDATE per batch: a server another poll holds is
+    left alone and counted as busy; a lease left by a killed worker expires.
+    """
+    ensure_statuses(server_ids)
+    token = uuid.uuid4().hex
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     for ids in batched(server_ids):
-        latest.update(latest_snapshots(ids))
-    return latest
+        LiveStatus.objects.filter(free, server_id__in=ids).update(
+            lease_until=until, lease_token=token
+        )
+    rows = (
+        Server.objects.filter(live_status__lease_token=token)
+        .order_by("pk")
+        .values_list(*_CLAIMED_FIELDS)
+    )
+    claim = Claim(token, [], {}, busy=0)
+    for pk, name, host, port, password, *last in rows:
+        claim.targets.append(Target(pk, name, host, port, password))
+        claim.last[pk] = LastAnswer(*last)
+    claim.busy = len(set(server_ids)) - len(claim.targets)
+    return claim
+
+
+def ensure_statuses(server_ids: Sequence[int]) -> None:
+    """Create the LiveStatus rows a first poll needs (a new server has none)."""
+    for ids in batched(server_ids):
+        have = set(LiveStatus.objects.filter(server_id__in=ids).values_list("server_id", flat=True))
+        missing = [LiveStatus(server_id=pk) for pk in ids if pk not in have]
+        if missing:
+            # Only servers that still exist: one deleted since dispatch is skipped.
+            existing = set(
+                Server.objects.filter(pk__in=[s.server_id for s in missing]).values_list(
+                    "pk", flat=True
+                )
+            )
+            LiveStatus.objects.bulk_create(
+                [s for s in missing if s.server_id in existing], ignore_conflicts=True
+            )
+
+
+def release(token: str) -> int:
+    """Give back every lease of a poll that ends without writing (e.g. it failed)."""
+    return LiveStatus.objects.filter(lease_token=token).update(lease_until=None, lease_token="")
 
 
 def load_open_sessions(server_ids: Sequence[int]) -> dict[int, list[OpenSession]]:
@@ -75,13 +144,37 @@ def load_recently_closed(
     return found
 
 
-def _adapt(value):
+class Answered(NamedTuple):
+    """A server that answered: its new state, in the order of ANSWERED's SQL."""
+
+    state: str
+    polled_at: datetime
+    players: int
+    max_players: int
+    bots: int
+    map: str
+    hibernating: bool
+    server_id: int
+
+
+class Failed(NamedTuple):
+    """A server that did not answer, in the order of FAILED's SQL."""
+
+    state: str
+    polled_at: datetime
+    error: str
+    auth_failed_at: datetime | None
+    auth_failed_fingerprint: str
+    server_id: int
+
+
+def _adapt(value: Any) -> Any:
     if isinstance(value, datetime):
         return connection.ops.adapt_datetimefield_value(value)
     return value
 
 
-def _executemany(cursor, sql: str, rows: list[tuple]) -> None:
+def _executemany(cursor: Any, sql: str, rows: Sequence[tuple]) -> None:
     if rows:
         cursor.executemany(sql, [tuple(map(_adapt, row)) for row in rows])
 
@@ -97,37 +190,52 @@ REOPEN_SESSIONS = (
     "min_ping = %s, max_ping = %s WHERE id = %s"
 )
 TOUCH_SNAPSHOTS = f"UPDATE {SNAPSHOT} SET last_seen_at = %s WHERE id = %s"  # noqa: S608
-SET_SERVER_STATES = (
-    f"UPDATE {SERVER} SET actual_state = %s, actual_state_updated_at = %s, "  # noqa: S608
-    "last_error = %s, rcon_auth_failed_at = %s, rcon_auth_failed_fingerprint = %s WHERE id = %s"
+# Answering clears the error and any auth back-off; each releases the lease.
+ANSWERED = (
+    f"UPDATE {STATUS} SET state = %s, polled_at = %s, answered_at = %s, "  # noqa: S608
+    "players = %s, max_players = %s, bots = %s, map = %s, hibernating = %s, error = '', "
+    "auth_failed_at = NULL, auth_failed_fingerprint = '', snapshot_id = %s, "
+    "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
+)
+FAILED = (
+    f"UPDATE {STATUS} SET state = %s, polled_at = %s, error = %s, "  # noqa: S608
+    "auth_failed_at = %s, auth_failed_fingerprint = %s, "
+    "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
 )
 
 
 def write_poll(
+    *,
+    token: str,
     changes: dict[int, Changes],
-    server_states: list[tuple],
-    observed: dict[int, datetime],
+    answered: list[Answered],
+    failed: list[Failed],
 ) -> None:
-    """Apply a chunk's changes in one transaction.
+    """Apply a chunk's changes in one transaction and release its leases.
 
-    `server_states` rows are (actual_state, updated_at, last_error,
-    auth_failed_at, auth_failed_fingerprint, server_id). Closes run before
-    opens so a reconnect never has two open sessions, even for a moment.
+    Closes run before opens so a reconnect never has two open sessions, even
+    for a moment. New snapshots are inserted first: the state rows point at
+    the run each server's answer now lives in.
     """
     every = list(changes.values())
-    snapshot_touches = [
-        (observed[server_id], c.snapshot_touch)
-        for server_id, c in changes.items()
-        if c.snapshot_touch is not None
-    ]
+    observed = {row.server_id: row.polled_at for row in answered}
     with transaction.atomic(), connection.cursor() as cursor:
         _executemany(cursor, CLOSE_SESSIONS, [row for c in every for row in c.close])
         _executemany(cursor, TOUCH_SESSIONS, [row for c in every for row in c.touch])
         _executemany(cursor, REOPEN_SESSIONS, [row for c in every for row in c.reopen])
-        _executemany(cursor, TOUCH_SNAPSHOTS, snapshot_touches)
-        _executemany(cursor, SET_SERVER_STATES, server_states)
+        touched = {sid: c.snapshot_touch for sid, c in changes.items() if c.snapshot_touch}
+        _executemany(
+            cursor, TOUCH_SNAPSHOTS, [(observed[sid], run) for sid, run in touched.items()]
+        )
+        runs = touched | _insert_snapshots(changes, observed)
         _insert_sessions(changes)
-        _insert_snapshots(changes, observed)
+        _executemany(cursor, ANSWERED, [_answered_params(row, runs, token) for row in answered])
+        _executemany(cursor, FAILED, [(*row, token) for row in failed])
+
+
+def _answered_params(row: Answered, runs: dict[int, int], token: str) -> tuple:
+    state, polled_at, *values, server_id = row
+    return (state, polled_at, polled_at, *values, runs.get(server_id), server_id, token)
 
 
 def _insert_sessions(changes: dict[int, Changes]) -> None:
@@ -148,7 +256,8 @@ def _insert_sessions(changes: dict[int, Changes]) -> None:
     PlayerSession.objects.bulk_create(rows, batch_size=IN_BATCH, ignore_conflicts=True)
 
 
-def _insert_snapshots(changes: dict[int, Changes], observed: dict[int, datetime]) -> None:
+def _insert_snapshots(changes: dict[int, Changes], observed: dict[int, datetime]) -> dict[int, int]:
+    """Start the new runs; return each server's new snapshot id."""
     rows = [
         LiveStateSnapshot(
             server_id=server_id,
@@ -163,4 +272,5 @@ def _insert_snapshots(changes: dict[int, Changes], observed: dict[int, datetime]
         for server_id, c in changes.items()
         if (s := c.snapshot_new) is not None
     ]
-    LiveStateSnapshot.objects.bulk_create(rows, batch_size=IN_BATCH)
+    created = LiveStateSnapshot.objects.bulk_create(rows, batch_size=IN_BATCH)
+    return {row.server_id: row.pk for row in created}

@@ -6,14 +6,14 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-from livestate import locks, services
+from left4me.singleflight import single_flight
+from livestate import limits, services
 
 logger = logging.getLogger(__name__)
 
-PRUNE_LOCK = "livestate:prune-lock"
+DISPATCH_TIME_LIMIT = 30
 PRUNE_TIME_LIMIT = 30 * 60
 
 
@@ -21,36 +21,39 @@ def chunked(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-@shared_task(name="livestate.poll", ignore_result=True, soft_time_limit=30, time_limit=60)
-def poll() -> None:
-    """Fan one tick out to chunk tasks; skip if the previous tick is still running."""
-    if cache.get(locks.TICK_LOCK):
-        logger.warning("tick skipped: the previous tick is still running")
-        return
-    ids = services.start_tick(now=timezone.now())
-    chunks = chunked(ids, settings.LIVE_STATE_POLL_CHUNK_SIZE)
-    if not chunks:
-        return
-    if not locks.acquire_tick(len(chunks)):
-        logger.warning("tick skipped: the previous tick is still running")
-        return
-    for chunk in chunks:
-        poll_chunk.apply_async((chunk,), expires=settings.LIVE_STATE_POLL_SECONDS)
-    logger.info("tick dispatched: %d servers in %d chunk(s)", len(ids), len(chunks))
-
-
 @shared_task(
-    name="livestate.poll_chunk",
+    name="livestate.poll",
     ignore_result=True,
-    soft_time_limit=locks.chunk_soft_time_limit(),
-    time_limit=locks.chunk_time_limit(),
+    soft_time_limit=DISPATCH_TIME_LIMIT - 5,
+    time_limit=DISPATCH_TIME_LIMIT,
 )
+def poll() -> None:
+    """Fan one tick out to chunk tasks.
+
+    Chunks expire after one period, so a late tick is dropped, never queued
+    behind the next; a server an earlier chunk still polls is skipped by the
+    lease in `store.claim_servers`, so nothing here waits for earlier chunks.
+    """
+    with single_flight("livestate:poll", ttl=DISPATCH_TIME_LIMIT) as acquired:
+        if not acquired:
+            logger.warning("tick skipped: another dispatch of livestate.poll is running")
+            return
+        plan = services.plan_tick(now=timezone.now())
+        chunks = chunked(plan.server_ids, settings.LIVE_STATE_POLL_CHUNK_SIZE)
+        services.log_tick(plan, chunks=len(chunks))
+        for chunk in chunks:
+            poll_chunk.apply_async(
+                (chunk,),
+                expires=settings.LIVE_STATE_POLL_SECONDS,
+                soft_time_limit=limits.chunk_soft_time_limit(),
+                time_limit=limits.chunk_time_limit(),
+            )
+
+
+@shared_task(name="livestate.poll_chunk", ignore_result=True)
 def poll_chunk(server_ids: list[int]) -> None:
-    """Poll a disjoint set of servers concurrently and write the results."""
-    try:
-        services.poll_servers(server_ids=server_ids)
-    finally:
-        locks.finish_chunk()
+    """Poll a set of servers concurrently and write the results (limits set at dispatch)."""
+    services.poll_servers(server_ids=server_ids)
 
 
 @shared_task(
@@ -61,11 +64,9 @@ def poll_chunk(server_ids: list[int]) -> None:
 )
 def prune() -> None:
     """Delete history older than LIVE_STATE_HISTORY_DAYS in bounded batches."""
-    if not cache.add(PRUNE_LOCK, "1", timeout=PRUNE_TIME_LIMIT):
-        logger.info("prune skipped: another prune is running")
-        return
-    try:
+    with single_flight("livestate:prune", ttl=PRUNE_TIME_LIMIT) as acquired:
+        if not acquired:
+            logger.info("prune skipped: another prune is running")
+            return
         report = services.prune_live_state(days=settings.LIVE_STATE_HISTORY_DAYS)
-    finally:
-        cache.delete(PRUNE_LOCK)
     logger.info("pruned %d snapshots and %d sessions", report.snapshots, report.sessions)

@@ -57,13 +57,6 @@ class Server(models.Model):
         RUNNING = "running", "Running"
         STOPPED = "stopped", "Stopped"
 
-    class ActualState(models.TextChoices):
-        UNKNOWN = "unknown", "Unknown"
-        RUNNING = "running", "Running"
-        UNREACHABLE = "unreachable", "Unreachable"
-        AUTH_FAILED = "auth_failed", "RCON password rejected"
-        ERROR = "error", "Error"
-
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="servers"
     )
@@ -76,20 +69,9 @@ class Server(models.Model):
     desired_state = models.CharField(
         max_length=16, choices=DesiredState.choices, default=DesiredState.STOPPED
     )
-    actual_state = models.CharField(
-        max_length=16, choices=ActualState.choices, default=ActualState.UNKNOWN
-    )
-    actual_state_updated_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
     # Never rendered in lists or forms; only the owner's server.cfg carries it.
     rcon_password = models.CharField(
         max_length=64, blank=True, default=generate_rcon_password, editable=False
-    )
-    # Auth back-off: srcds bans an IP after repeated wrong passwords, so a
-    # rejected password is not tried again until it changes or the back-off ends.
-    rcon_auth_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    rcon_auth_failed_fingerprint = models.CharField(
-        max_length=16, blank=True, default="", editable=False
     )
     listed = models.BooleanField(
         default=False, help_text="Anyone may see this server's public page."

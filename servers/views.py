@@ -1,4 +1,8 @@
-"""Owner and public pages for servers. Views read the database only."""
+"""Owner pages of servers: create, edit, server.cfg, password rotation.
+
+The public list and server page live in the page layer (left4me.pages),
+which also shows live state. Views read the database only.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 
-from livestate import queries
 from servers import services
 from servers.forms import ServerForm
 from servers.models import Server
@@ -24,15 +25,6 @@ def visible_server(request: HttpRequest, pk: int) -> Server:
 def managed_server(request: HttpRequest, pk: int) -> Server:
     """The server if this user owns it (or is staff); 404 otherwise."""
     return get_object_or_404(Server.objects.manageable_by(request.user), pk=pk)
-
-
-@require_GET
-@vary_on_headers("HX-Request")
-def server_list(request: HttpRequest) -> HttpResponse:
-    """All visible servers with live badges; htmx re-fetches just the rows."""
-    rows = queries.server_rows(Server.objects.visible_to(request.user), now=timezone.now())
-    template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"
-    return render(request, template, {"rows": rows})
 
 
 @login_required
@@ -56,14 +48,6 @@ def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Server saved.")
         return redirect(server)
     return render(request, "servers/form.html", {"form": form, "server": server})
-
-
-@require_GET
-def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    server = visible_server(request, pk)
-    panel, can_manage = queries.live_panel_for(server, request.user, now=timezone.now())
-    context = {"server": server, "can_manage": can_manage, "panel": panel}
-    return render(request, "servers/detail.html", context)
 
 
 @login_required

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.core.cache import cache
 
+from left4me.singleflight import single_flight
 from steamprofiles import services
 
 logger = logging.getLogger(__name__)
@@ -27,14 +27,12 @@ ENRICH_TIME_LIMIT = 75
 )
 def enrich() -> None:
     """Resolve the SteamIDs of everyone playing now whose profile is due."""
-    # The lock outlives the hard limit, so a killed run delays the next by at most that.
-    if not cache.add(ENRICH_LOCK, "1", timeout=ENRICH_TIME_LIMIT):
-        logger.info("enrich skipped: the previous run is still going")
-        return
-    try:
+    # A killed run delays the next by at most the hard limit.
+    with single_flight(ENRICH_LOCK, ttl=ENRICH_TIME_LIMIT) as acquired:
+        if not acquired:
+            logger.info("enrich skipped: the previous run is still going")
+            return
         report = services.enrich_steam_profiles(max_calls=ENRICH_MAX_CALLS)
-    finally:
-        cache.delete(ENRICH_LOCK)
     if report.calls:
         # The service already warned about a failure (redacted); this is the tally.
         logger.info(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from left4me.rcon.aclient import aquery, aquery_status
 from left4me.rcon.client import query, query_status
-from left4me.rcon.errors import RconAuthError, RconError
+from left4me.rcon.errors import RconAuthError, RconError, RconNetworkError, RconProtocolError
 from left4me.rcon.status import RosterEntry, Status, parse_status
 
 __all__ = [
     "RconAuthError",
     "RconError",
+    "RconNetworkError",
+    "RconProtocolError",
     "RosterEntry",
     "Status",
     "aquery",

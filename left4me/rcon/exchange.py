@@ -13,7 +13,7 @@ is already there but never wait long for.
 
 from __future__ import annotations
 
-from left4me.rcon.errors import RconAuthError, RconError
+from left4me.rcon.errors import RconAuthError, RconError, RconNetworkError, RconProtocolError
 from left4me.rcon.packets import (
     SERVERDATA_AUTH,
     SERVERDATA_AUTH_RESPONSE,
@@ -70,7 +70,7 @@ class Exchange:
         """Consume bytes from the server; return bytes to send (maybe none)."""
         self._received += len(data)
         if self._received > _MAX_RECEIVED:
-            raise RconError(f"protocol error: reply exceeds {MAX_REPLY} bytes")
+            raise RconProtocolError(f"protocol error: reply exceeds {MAX_REPLY} bytes")
         self._decoder.feed(data)
         out = b""
         while not self.done and (packet := self._decoder.next()) is not None:
@@ -100,11 +100,13 @@ class Exchange:
         if packet_type == SERVERDATA_RESPONSE_VALUE:
             return b""  # srcds sends an empty RESPONSE_VALUE before the auth response
         if packet_type != SERVERDATA_AUTH_RESPONSE:
-            raise RconError(f"protocol error: packet type {packet_type} during authentication")
+            raise RconProtocolError(
+                f"protocol error: packet type {packet_type} during authentication"
+            )
         if request_id == -1:
             raise RconAuthError("authentication failed: wrong RCON password")
         if request_id != AUTH_ID:
-            raise RconError(f"protocol error: auth response for unknown id {request_id}")
+            raise RconProtocolError(f"protocol error: auth response for unknown id {request_id}")
         self.phase = READING
         return self._command
 
@@ -112,29 +114,29 @@ class Exchange:
         if packet_type == SERVERDATA_AUTH_RESPONSE and request_id == -1:
             raise RconAuthError("authentication failed: server dropped the session")
         if packet_type != SERVERDATA_RESPONSE_VALUE:
-            raise RconError(f"protocol error: packet type {packet_type} in a reply")
+            raise RconProtocolError(f"protocol error: packet type {packet_type} in a reply")
         if request_id == MARKER_ID:
             self.phase = DONE
         elif request_id == COMMAND_ID:
             self._reply += body
             if len(self._reply) > MAX_REPLY:
-                raise RconError(f"protocol error: reply exceeds {MAX_REPLY} bytes")
+                raise RconProtocolError(f"protocol error: reply exceeds {MAX_REPLY} bytes")
         return b""  # packets with other ids are stray console output: skip them
 
 
-def network_error(exc: OSError, phase: str, timeout: float) -> RconError:
+def network_error(exc: OSError, phase: str, timeout: float) -> RconNetworkError:
     """A short, password-free RconError for a socket-level failure."""
     if isinstance(exc, TimeoutError):
-        return RconError(f"timed out after {timeout:g} s while {phase}")
+        return RconNetworkError(f"timed out after {timeout:g} s while {phase}")
     if isinstance(exc, ConnectionRefusedError):
-        return RconError("connection refused")
+        return RconNetworkError("connection refused")
     if isinstance(exc, ConnectionResetError):
-        return RconError(f"connection reset by peer while {phase}")
-    return RconError(f"network error while {phase}: {exc.strerror or type(exc).__name__}")
+        return RconNetworkError(f"connection reset by peer while {phase}")
+    return RconNetworkError(f"network error while {phase}: {exc.strerror or type(exc).__name__}")
 
 
-def closed_by_peer(phase: str) -> RconError:
-    return RconError(f"connection closed by peer while {phase}")
+def closed_by_peer(phase: str) -> RconNetworkError:
+    return RconNetworkError(f"connection closed by peer while {phase}")
 
 
 def check_timeout(timeout: float) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from left4me.rcon.errors import RconError
+from left4me.rcon.errors import RconError, RconProtocolError
 
 SERVERDATA_AUTH = 3
 SERVERDATA_EXECCOMMAND = 2
@@ -68,12 +68,14 @@ class PacketDecoder:
             return None
         (size,) = _SIZE.unpack_from(buf, start)
         if not MIN_SIZE <= size <= MAX_SIZE:
-            raise RconError(f"protocol error: size {size} out of range {MIN_SIZE}..{MAX_SIZE}")
+            raise RconProtocolError(
+                f"protocol error: size {size} out of range {MIN_SIZE}..{MAX_SIZE}"
+            )
         end = start + 4 + size
         if len(buf) < end:
             return None
         if buf[end - 2 : end] != b"\0\0":
-            raise RconError("protocol error: packet is not NUL-terminated")
+            raise RconProtocolError("protocol error: packet is not NUL-terminated")
         request_id, packet_type = _ID_TYPE.unpack_from(buf, start + 4)
         self._start = end
         return Packet(request_id, packet_type, bytes(buf[start + 12 : end - 2]))

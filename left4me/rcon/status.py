@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from left4me.rcon.errors import RconError
+from left4me.rcon.errors import RconProtocolError
 
 STEAM_ID64_BASE = 76561197960265728
 MAX_LINE = 1024  # a real row is < 300 bytes; longer is not a status reply
@@ -79,14 +79,14 @@ def parse_row(line: str) -> RosterEntry | None:
     """One client row: a roster entry, None for a non-player, RconError if mangled."""
     match = _ROW.match(line)
     if match is None or len(line) > MAX_LINE:
-        raise RconError(f"status: unparseable client row: {shorten(line)}")
+        raise RconProtocolError(f"status: unparseable client row: {shorten(line)}")
     fields = match["tail"].split()
     steam_id = steam_id_64(fields[0])
     if steam_id is None:
         return None  # BOT, STEAM_ID_PENDING, STEAM_ID_LAN, SourceTV...
     seconds = connected_seconds(fields[1]) if len(fields) > 2 else None
     if seconds is None or not PING.fullmatch(fields[2]):
-        raise RconError(f"status: unparseable client row: {shorten(line)}")
+        raise RconProtocolError(f"status: unparseable client row: {shorten(line)}")
     return RosterEntry(steam_id, match["name"], seconds, int(fields[2]))
 
 
@@ -95,7 +95,7 @@ def parse_header(text: str) -> tuple[str, int, int, int, bool]:
     players = _PLAYERS.search(text)
     if map_match is None or players is None:
         missing = "map" if map_match is None else "players"
-        raise RconError(f"status: no {missing} line in reply: {shorten(text)}")
+        raise RconProtocolError(f"status: no {missing} line in reply: {shorten(text)}")
     hibernating = "(hibernating)" in players["rest"]
     bots = int(players["bots"] or 0)
     return map_match[1], int(players["humans"]), bots, int(players["max"]), hibernating
@@ -104,7 +104,7 @@ def parse_header(text: str) -> tuple[str, int, int, int, bool]:
 def parse_status(text: str) -> Status:
     """Parse a `status` reply; anything that is not one raises RconError."""
     if not isinstance(text, str):
-        raise RconError("status: reply is not text")
+        raise RconProtocolError("status: reply is not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     map_name, humans, bots, max_players, hibernating = parse_header(text)
     roster = []

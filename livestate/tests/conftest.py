@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 
 from left4me.rcon.fleet import running_fleet, server_from_dict
 from livestate import services
+from livestate.tests.helpers import at
 from servers.models import Server
-
-T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-ALICE, BOB, CAROL = "76561197960287930", "76561197985018726", "76561198000000001"
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
 
 
 class PolledFleet:
@@ -28,9 +22,10 @@ class PolledFleet:
     def clock(self) -> datetime:
         return at(self.handle.now())
 
-    def poll(self, t: float, **kwargs) -> services.TickReport:
+    def poll(self, t: float, **kwargs) -> services.PollReport:
+        """One whole in-process tick at fleet time `t`, as `poll_live_state --once` runs it."""
         self.handle.set_clock(t)
-        return services.poll_servers(clock=self.clock, **kwargs)
+        return services.run_tick(clock=self.clock, **kwargs)[1]
 
     def poll_every(self, start: float, end: float, step: float = 5) -> None:
         t = start

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from livestate.models import LiveStateSnapshot, PlayerSession
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
 
 STEAM_BASE = 76561197960265728
 
@@ -22,12 +22,26 @@ def snapshot(
     fields = {"players": 0, "max_players": 4, "bots": 0, "map": "c1m1_hotel", "hibernating": False}
     fields.update(state)
     last_seen = now - timedelta(seconds=seen_ago)
-    return LiveStateSnapshot.objects.create(
+    row = LiveStateSnapshot.objects.create(
         server=server,
         started_at=last_seen - timedelta(seconds=lasted),
         last_seen_at=last_seen,
         **fields,
     )
+    # The newest run is the server's last answer, as the poller records it.
+    live_status(server, answered_at=last_seen, snapshot=row, **fields)
+    return row
+
+
+def live_status(server, **fields) -> LiveStatus:
+    """Create or update the server's LiveStatus (state "running" unless given)."""
+    status, _ = LiveStatus.objects.get_or_create(server=server)
+    if "state" not in fields and status.state == LiveStatus.State.UNKNOWN:
+        fields["state"] = LiveStatus.State.RUNNING
+    for name, value in fields.items():
+        setattr(status, name, value)
+    status.save()
+    return status
 
 
 def session(

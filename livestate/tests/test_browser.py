@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from left4me.rcon.fleet import running_fleet, server_from_dict
-from livestate.tests.conftest import ALICE
+from livestate.tests.helpers import ALICE
 from servers.models import Server
 
 pytestmark = [

@@ -7,10 +7,11 @@ import signal
 import time
 
 import pytest
+from django.utils import timezone
 
 from left4me.rcon.fleet import running_fleet, server_from_dict
-from livestate.models import LiveStateSnapshot, PlayerSession
-from livestate.tests.conftest import ALICE, BOB
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from livestate.tests.helpers import ALICE, BOB
 from servers.models import Server
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -19,12 +20,19 @@ FAST = {"LIVE_STATE_POLL_SECONDS": "1", "LIVE_STATE_QUERY_TIMEOUT_SECONDS": "0.8
 
 
 def wait_for(condition, timeout: float = 30, what: str = "condition"):
+    """Wait for a condition with a deadline (never a sleep that assumes timing)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := condition():
             return value
-        time.sleep(0.25)
+        time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def all_polled_since(moment) -> bool:
+    return not LiveStatus.objects.filter(polled_at__lte=moment).exists() and (
+        LiveStatus.objects.count() == Server.objects.count()
+    )
 
 
 def register(fleet, owner):
@@ -41,7 +49,8 @@ def scenario(name, *players, **extra):
 
 
 def test_it_polls_on_its_own_under_beat(celery_worker_factory, owner):
-    with running_fleet([scenario("a", ALICE), scenario("b", BOB)], clock="real") as fleet:
+    fakes = [scenario("a", ALICE), scenario("b", BOB), scenario("c", failure="wrong_password")]
+    with running_fleet(fakes, clock="real") as fleet:
         register(fleet, owner)
         celery_worker_factory.worker(**FAST)
         celery_worker_factory.beat(**FAST)
@@ -51,10 +60,15 @@ def test_it_polls_on_its_own_under_beat(celery_worker_factory, owner):
             lambda: LiveStateSnapshot.objects.order_by("id").first().last_seen_at > first,
             what="the snapshot run to be extended by later ticks",
         )
+        celery_worker_factory.wait_for_log("worker", "1 in auth back-off")
     assert LiveStateSnapshot.objects.count() == 2
-    assert set(Server.objects.values_list("actual_state", flat=True)) == {"running"}
+    states = dict(LiveStatus.objects.values_list("server__name", "state"))
+    assert states == {"a": "running", "b": "running", "c": "auth_failed"}
     log = celery_worker_factory.log("worker")
-    assert "polled 2 servers, 0 failed" in log
+    assert "tick: 3 servers to poll in 1 chunk(s), 0 in auth back-off" in log
+    assert "polled 3 servers, 1 failed" in log
+    # The back-off is counted where it is decided: the dispatch of each tick.
+    assert "tick: 2 servers to poll in 1 chunk(s), 1 in auth back-off" in log
     assert "pw" not in log.replace("pwd", "")
 
 
@@ -65,15 +79,23 @@ def test_it_recovers_cleanly_from_a_worker_killed_mid_tick(celery_worker_factory
         register(fleet, owner)
         worker = celery_worker_factory.worker(name="doomed", **FAST)
         celery_worker_factory.beat(**FAST)
-        celery_worker_factory.wait_for_log("doomed", "livestate.poll_chunk", proc=worker)
-        time.sleep(0.3)  # inside the chunk: waiting on the slow server
+        slow = Server.objects.get(name="slow")
+        wait_for(
+            lambda: LiveStatus.objects.filter(server=slow).exclude(lease_token="").exists(),
+            what="a chunk to hold the slow server (inside the chunk, waiting on it)",
+        )
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
+        killed_at = timezone.now()
         celery_worker_factory.worker(name="survivor", **FAST)
         wait_for(
             lambda: PlayerSession.objects.open().count() == 7, timeout=40, what="7 open sessions"
         )
-        time.sleep(3)  # a few more ticks on top
+        # Every server, the killed chunk's included, is polled again after the
+        # killed lease ran out, then once more on top.
+        wait_for(lambda: all_polled_since(killed_at), timeout=40, what="every server re-polled")
+        recovered_at = timezone.now()
+        wait_for(lambda: all_polled_since(recovered_at), what="one more tick")
     open_pairs = list(PlayerSession.objects.open().values_list("server_id", "steam_id_64"))
     assert len(open_pairs) == len(set(open_pairs)) == 7
     assert PlayerSession.objects.count() == 7  # nothing split or doubled by the crash

@@ -9,14 +9,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from livestate.tests.factories import session, snapshot, steam_id
+from livestate.tests.factories import live_status, session, snapshot, steam_id
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def running(make_server):
-    return make_server(name="coop", listed=True, desired_state="running", actual_state="running")
+    server = make_server(name="coop", listed=True, desired_state="running")
+    live_status(server, state="running")
+    return server
 
 
 def list_page(client) -> str:
@@ -42,17 +44,15 @@ def test_it_shows_a_dash_for_a_server_not_meant_to_run(client, make_server):
 
 
 def test_it_says_why_data_is_stale(client, running):
-    running.actual_state = "unreachable"
-    running.save()
     snapshot(running, seen_ago=185, players=2)
+    live_status(running, state="unreachable")
     page = list_page(client)
     assert "unreachable for 3\xa0minutes" in page
     assert "2/4" not in page
 
 
 def test_it_says_when_the_password_was_rejected(client, running):
-    running.actual_state = "auth_failed"
-    running.save()
+    live_status(running, state="auth_failed")
     assert "RCON password rejected" in list_page(client)
 
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from livestate.models import LiveStateSnapshot, PlayerSession
-from livestate.tests.conftest import ALICE, BOB, CAROL, at
+from livestate import services
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from livestate.tests.helpers import ALICE, BOB, CAROL, at
 from servers.models import Server
 from servers.services import rotate_rcon_password
 
@@ -140,13 +141,18 @@ def test_it_records_outcomes_on_the_server(polled_fleet):
     )
     report = fleet.poll(5)
     assert (report.polled, report.failed) == (4, 3)
-    states = {s.name: (s.actual_state, s.last_error) for s in Server.objects.all()}
+    states = {
+        s.server.name: (s.state, s.error) for s in LiveStatus.objects.select_related("server")
+    }
     assert states["ok"] == ("running", "")
     assert states["dead"] == ("unreachable", "connection refused")
     assert states["hole"][0] == "unreachable"
     assert "timed out" in states["hole"][1]
     assert states["junk"][0] == "error"
-    assert Server.objects.get(name="ok").actual_state_updated_at == at(5)
+    ok = LiveStatus.objects.get(server__name="ok")
+    assert (ok.polled_at, ok.answered_at, ok.map) == (at(5), at(5), "c1m1_hotel")
+    hole = LiveStatus.objects.get(server__name="hole")
+    assert (hole.polled_at, hole.answered_at) == (at(5), None)
 
 
 def test_it_costs_one_timeout_however_many_servers_are_dead(polled_fleet, settings):
@@ -162,10 +168,10 @@ def test_it_costs_one_timeout_however_many_servers_are_dead(polled_fleet, settin
 def test_it_tries_a_wrong_password_once_per_back_off_window(polled_fleet):
     fleet = polled_fleet([{"name": "s", "password": "pw", "failure": "wrong_password"}])
     fleet.poll_every(0, 595)
-    server = Server.objects.get()
+    status = LiveStatus.objects.get()
     assert fleet.fake("s").auth_failures == 1
-    assert server.actual_state == "auth_failed"
-    assert server.last_error == "RCON password rejected"
+    assert status.state == "auth_failed"
+    assert status.error == "RCON password rejected"
     fleet.poll_every(600, 900)
     assert fleet.fake("s").auth_failures == 2
 
@@ -215,3 +221,39 @@ def test_it_moves_join_time_by_less_than_two_seconds_under_late_replies(polled_f
     fleet.poll(10)
     [session] = sessions(fleet.servers["s"])
     assert abs(session.joined_at - at(7)) <= timedelta(seconds=2)
+
+
+def test_it_skips_a_server_another_poll_still_holds_until_its_lease_ends(polled_fleet):
+    fleet = polled_fleet([{"name": "a", "password": "pw"}, {"name": "b", "password": "pw"}])
+    fleet.poll(5)
+    held = fleet.servers["a"].pk
+    # A chunk of an earlier tick still polls "a" (or its worker was SIGKILLed).
+    LiveStatus.objects.filter(pk=held).update(lease_until=at(20), lease_token="other")
+    report = fleet.poll(10)
+    assert ([r.target.name for r in report.results], report.busy) == (["b"], 1)
+    assert LiveStatus.objects.get(pk=held).polled_at == at(5)
+    report = fleet.poll(20)  # the lease ran out: the server is polled again
+    assert (sorted(r.target.name for r in report.results), report.busy) == (["a", "b"], 0)
+    assert LiveStatus.objects.filter(lease_token="").count() == 2
+
+
+def test_it_gives_its_leases_back_when_a_poll_fails_midway(polled_fleet, monkeypatch):
+    fleet = polled_fleet([{"name": "a", "password": "pw"}])
+
+    def broken_write(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services.store, "write_poll", broken_write)
+    with pytest.raises(RuntimeError):
+        fleet.poll(5)
+    status = LiveStatus.objects.get()
+    assert (status.lease_until, status.lease_token) == (None, "")
+
+
+def test_it_classifies_failures_by_their_kind():
+    from left4me.rcon import RconAuthError, RconError, RconNetworkError, RconProtocolError
+
+    assert services.failure_state(RconAuthError("x")) == "auth_failed"
+    assert services.failure_state(RconNetworkError("timed out")) == "unreachable"
+    assert services.failure_state(RconProtocolError("connection refused")) == "error"
+    assert services.failure_state(RconError("timed out")) == "error"

@@ -9,7 +9,7 @@ import pytest
 from left4me.rcon import RosterEntry, Status
 from livestate.reconcile import (
     ClosedSession,
-    LatestSnapshot,
+    LastAnswer,
     OpenSession,
     plan_failure,
     plan_success,
@@ -41,12 +41,12 @@ def session(joined: float = 0, seen: float = 30, steam_id: str = ALICE) -> OpenS
     return OpenSession(7, steam_id, at(joined), at(seen), 40, 60)
 
 
-def success(st: Status, now: float, sessions=(), latest=None, closed=None):
+def success(st: Status, now: float, sessions=(), last=None, closed=None):
     return plan_success(
         status=st,
         observed_at=at(now),
         open_sessions=list(sessions),
-        latest=latest,
+        last=last,
         recently_closed=closed or {},
         max_gap=GAP,
     )
@@ -117,14 +117,14 @@ def test_it_counts_a_duplicated_row_once():
     assert len(changes.open) == 1
 
 
-def snapshot(seen: float, **state) -> LatestSnapshot:
+def snapshot(seen: float, **state) -> LastAnswer:
     fields = {"players": 1, "max_players": 4, "bots": 0, "map": "c1m1_hotel", "hibernating": False}
     fields.update(state)
-    return LatestSnapshot(id=3, last_seen_at=at(seen), **fields)
+    return LastAnswer(snapshot_id=3, answered_at=at(seen), **fields)
 
 
 def test_it_extends_the_snapshot_run_when_nothing_changed():
-    changes = success(status(player()), now=35, latest=snapshot(30))
+    changes = success(status(player()), now=35, last=snapshot(30))
     assert changes.snapshot_touch == 3
     assert changes.snapshot_new is None
 
@@ -138,13 +138,21 @@ def test_it_extends_the_snapshot_run_when_nothing_changed():
     ],
 )
 def test_it_starts_a_new_snapshot_on_any_change(state, st):
-    changes = success(st, now=35, latest=snapshot(30, **state))
+    changes = success(st, now=35, last=snapshot(30, **state))
     assert changes.snapshot_touch is None
     assert changes.snapshot_new == st
 
 
+def test_it_starts_a_run_on_a_first_answer_even_when_counts_match_the_defaults():
+    never = LastAnswer(None, None, players=1, max_players=4, bots=0, map="c1m1_hotel",
+                       hibernating=False)  # fmt: skip
+    changes = success(status(player()), now=35, last=never)
+    assert changes.snapshot_touch is None
+    assert changes.snapshot_new is not None
+
+
 def test_it_starts_a_new_snapshot_after_a_gap_so_the_gap_stays_visible():
-    changes = success(status(player()), now=300, latest=snapshot(30))
+    changes = success(status(player()), now=300, last=snapshot(30))
     assert changes.snapshot_new is not None
 
 
@@ -152,7 +160,7 @@ def test_it_keeps_sessions_open_through_a_short_outage():
     changes = plan_failure(
         observed_at=at(80),
         open_sessions=[session(seen=30)],
-        latest=snapshot(30),
+        last=snapshot(30),
         stuck_after=timedelta(seconds=60),
     )
     assert changes.close == []
@@ -162,7 +170,7 @@ def test_it_closes_stuck_sessions_at_their_last_observation():
     changes = plan_failure(
         observed_at=at(91),
         open_sessions=[session(seen=30)],
-        latest=snapshot(30),
+        last=snapshot(30),
         stuck_after=timedelta(seconds=60),
     )
     assert changes.close == [(at(30), 7)]

@@ -20,6 +20,15 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture
+def back_to_latest():
+    """Leave the schema as every other test expects it, whatever this test did."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.usefixtures("back_to_latest")
 @pytest.mark.django_db(transaction=True)
 def test_it_backfills_a_distinct_password_for_every_existing_server():
     old_apps = migrate(BEFORE)

@@ -6,10 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from steamprofiles import steam_api
-from steamprofiles.tests.fake_steam import FakeSteam
-
-# Distinctive, so a leak anywhere (log, message, repr) is easy to spot.
-API_KEY = "SECRETKEY123ABC"
+from steamprofiles.tests.fake_steam import API_KEY, FakeSteam
 
 
 @pytest.fixture

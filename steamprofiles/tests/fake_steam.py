@@ -20,6 +20,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SUMMARIES_PATH = "/ISteamUser/GetPlayerSummaries/v0002/"
 TEMPLATE_PLAYER = "summaries_two_players.json"
 
+# Distinctive, so a leak anywhere (log, message, repr) is easy to spot.
+API_KEY = "SECRETKEY123ABC"
+
 
 def fixture_players(name: str) -> list[dict]:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))["response"]["players"]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from livestate.tests.factories import session
 from steamprofiles.models import SteamProfile
-from steamprofiles.tests.conftest import API_KEY
+from steamprofiles.tests.fake_steam import API_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from livestate.tests.factories import session, steam_id
 from steamprofiles import services
 from steamprofiles.models import SteamProfile
-from steamprofiles.tests.conftest import API_KEY
+from steamprofiles.tests.fake_steam import API_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,7 @@ from steamprofiles.steam_api import (
     redact,
     retry_after,
 )
-from steamprofiles.tests.conftest import API_KEY
-from steamprofiles.tests.fake_steam import FIXTURES, SUMMARIES_PATH
+from steamprofiles.tests.fake_steam import API_KEY, FIXTURES, SUMMARIES_PATH
 
 pytestmark = pytest.mark.nodb
 

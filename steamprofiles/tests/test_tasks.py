@@ -8,7 +8,7 @@ from django.core.cache import cache
 from livestate.tests.factories import session
 from steamprofiles import tasks
 from steamprofiles.models import SteamProfile
-from steamprofiles.tests.conftest import API_KEY
+from steamprofiles.tests.fake_steam import API_KEY
 
 pytestmark = pytest.mark.django_db
 

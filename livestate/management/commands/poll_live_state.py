@@ -10,7 +10,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from livestate import locks, services
+from livestate import services
 from servers.models import Server
 
 
@@ -45,14 +45,10 @@ class Command(BaseCommand):
             raise CommandError(f"no server with id {', '.join(map(str, missing))}")
 
     def tick(self, servers: list[int] | None) -> None:
-        try:
-            with locks.in_process_tick(wait=settings.LIVE_STATE_POLL_SECONDS * 2):
-                report = services.poll_servers(server_ids=servers)
-        except TimeoutError as error:
-            raise CommandError(str(error)) from None
-        self.print_report(report)
+        plan, report = services.run_tick(server_ids=servers)
+        self.print_report(plan, report)
 
-    def print_report(self, report: services.TickReport) -> None:
+    def print_report(self, plan: services.TickPlan, report: services.PollReport) -> None:
         row = "{:>5}  {:<24}  {:<21}  {:<12}  {}"
         self.stdout.write(row.format("id", "name", "address", "state", "players / map or error"))
         for r in report.results:
@@ -64,7 +60,8 @@ class Command(BaseCommand):
                 detail = r.error_text
             address = f"{t.host}:{t.port}"
             self.stdout.write(row.format(t.server_id, t.name[:24], address, r.state, detail))
+        busy = f", held by an earlier poll {report.busy}" if report.busy else ""
         self.stdout.write(
             f"polled {report.polled}, failed {report.failed}, in auth back-off "
-            f"{report.skipped_backoff}, {report.seconds:.2f} s"
+            f"{plan.in_backoff}{busy}, {report.seconds:.2f} s"
         )

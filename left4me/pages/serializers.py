@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from livestate.queries import LivePanel, PlayerCard
+from left4me.pages.players import PlayerCard
+from livestate.queries import LivePanel
 
 
 def player_json(card: PlayerCard, *, private: bool) -> dict:
@@ -17,8 +18,11 @@ def player_json(card: PlayerCard, *, private: bool) -> dict:
     return data
 
 
-def panel_json(panel: LivePanel, *, private: bool) -> dict:
-    server, snapshot = panel.server, panel.snapshot
+def panel_json(
+    panel: LivePanel, current: list[PlayerCard], recent: list[PlayerCard], *, private: bool
+) -> dict:
+    server, status = panel.server, panel.status
+    answered = status.answered_at is not None
     return {
         "server": {
             "id": server.pk,
@@ -26,22 +30,22 @@ def panel_json(panel: LivePanel, *, private: bool) -> dict:
             "address": server.address,
             "connect_url": f"steam://connect/{server.address}",
             "desired_state": server.desired_state,
-            "actual_state": server.actual_state,
+            "actual_state": status.state,
         },
         "live": {
             "badge": panel.badge.text,
             "fresh": panel.badge.is_fresh,
             "reason": panel.badge.reason or None,
             "polled_seconds_ago": panel.polled_seconds_ago,
-            "players": snapshot.players if snapshot else None,
-            "max_players": snapshot.max_players if snapshot else None,
-            "bots": snapshot.bots if snapshot else None,
-            "map": snapshot.map if snapshot else None,
-            "hibernating": snapshot.hibernating if snapshot else None,
+            "players": status.players if answered else None,
+            "max_players": status.max_players if answered else None,
+            "bots": status.bots if answered else None,
+            "map": status.map if answered else None,
+            "hibernating": status.hibernating if answered else None,
         },
         "players_visible": panel.players_visible,
-        "current_players": [player_json(c, private=private) for c in panel.current],
-        "recent_players": [player_json(c, private=private) for c in panel.recent],
+        "current_players": [player_json(c, private=private) for c in current],
+        "recent_players": [player_json(c, private=private) for c in recent],
         "map_history": [
             {"map": r.map, "from": r.started_at.isoformat(), "to": r.last_seen_at.isoformat()}
             for r in panel.maps

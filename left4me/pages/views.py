@@ -1,0 +1,78 @@
+"""Public pages of servers: the list, a server's page, its live fragment and JSON.
+
+The page layer: it reads the apps below it (servers, livestate,
+steamprofiles) and nothing below imports it. Views read the database only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
+
+from left4me.pages.players import PlayerCard, player_cards
+from left4me.pages.serializers import panel_json
+from livestate import queries
+from servers.models import Server
+from servers.views import visible_server
+
+
+@dataclass(slots=True)
+class PanelPage:
+    """The live panel as this viewer may see it."""
+
+    live: queries.LivePanel
+    current: list[PlayerCard]
+    recent: list[PlayerCard]
+    can_manage: bool
+
+
+def panel_page(request: HttpRequest, server: Server) -> PanelPage:
+    can_manage = server.is_managed_by(request.user)
+    live = queries.live_panel(
+        server, now=timezone.now(), players_visible=server.players_public or can_manage
+    )
+    current, recent = player_cards(live.current, live.recent)
+    return PanelPage(live, current, recent, can_manage)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def server_list(request: HttpRequest) -> HttpResponse:
+    """All visible servers with live badges; htmx re-fetches just the rows."""
+    rows = queries.server_rows(Server.objects.visible_to(request.user), now=timezone.now())
+    template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"
+    return render(request, template, {"rows": rows})
+
+
+@require_GET
+def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    server = visible_server(request, pk)
+    page = panel_page(request, server)
+    return render(request, "servers/detail.html", {"server": server, "page": page})
+
+
+@require_GET
+def live_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The panel htmx swaps in every poll interval; stops polling when nothing runs."""
+    server = visible_server(request, pk)
+    page = panel_page(request, server)
+    response = render(request, "livestate/_panel.html", {"server": server, "page": page})
+    if server.desired_state != Server.DesiredState.RUNNING:
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+@require_GET
+def live_json(request: HttpRequest, pk: int) -> JsonResponse:
+    """Read-only live data for bots and status widgets."""
+    page = panel_page(request, visible_server(request, pk))
+    data = panel_json(page.live, page.current, page.recent, private=page.can_manage)
+    response = JsonResponse(data, json_dumps_params={"indent": 1})
+    response["Cache-Control"] = "no-cache"
+    return response
