@@ -38,20 +38,25 @@ def snapshot(server, seen, *, players: int, map: str):
 def build_servers(owner) -> list:
     from django.utils import timezone
 
-    from livestate.models import LiveStateSnapshot
+    from livestate.models import LiveStateSnapshot, LiveStatus
     from servers.models import Server
 
     servers = Server.objects.bulk_create(
-        Server(owner=owner, name=f"s{i:04d}", port=20000 + i, listed=True, desired_state="running",
-               actual_state="running")
+        Server(owner=owner, name=f"s{i:04d}", port=20000 + i, listed=True, desired_state="running")
         for i in range(SERVERS)
     )  # fmt: skip
     now = timezone.now()
-    LiveStateSnapshot.objects.bulk_create(
+    runs = LiveStateSnapshot.objects.bulk_create(
         snapshot(s, now - timedelta(minutes=age), players=age % 5, map="c1m1_hotel")
         for s in servers
         for age in (20, 10, 0)  # oldest first: the newest row is the fresh one
     )
+    LiveStatus.objects.bulk_create(
+        LiveStatus(server_id=run.server_id, state="running", polled_at=run.last_seen_at,
+                   answered_at=run.last_seen_at, players=run.players, max_players=run.max_players,
+                   map=run.map, hibernating=run.hibernating, snapshot_id=run.pk)
+        for run in runs[2::3]
+    )  # fmt: skip
     return servers
 
 

@@ -2,7 +2,7 @@
 
 Starts a fake fleet in its own process (5 % refused, 10 % black-holed, the
 rest with players coming and going), registers it, then runs ticks exactly
-as one Celery worker would (`start_tick`, then each chunk's `poll_servers`:
+as one Celery worker would (`plan_tick`, then each chunk's `poll_servers`:
 concurrent RCON, reconcile, batched writes). Prints per tick the servers
 polled, failures and seconds split into RCON and database time.
 
@@ -43,7 +43,7 @@ def tick() -> tuple[int, int, float, float, float]:
     from livestate import services
 
     started = time.perf_counter()
-    ids = services.start_tick(now=timezone.now())
+    ids = services.plan_tick(now=timezone.now()).server_ids
     size = settings.LIVE_STATE_POLL_CHUNK_SIZE
     polled = failed = 0
     rcon = db = 0.0

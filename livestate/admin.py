@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, ClassVar
+
 from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -14,10 +19,10 @@ from servers.models import Server
 class ReadOnlyAdmin(admin.ModelAdmin):
     """History is written by the poller only; staff look, they do not edit."""
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
 
@@ -39,10 +44,14 @@ class OpenSessionFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "open"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         return [("yes", "Open (playing now)"), ("no", "Closed")]
 
-    def queryset(self, request, queryset):
+    def queryset(
+        self, request: HttpRequest, queryset: models.QuerySet[PlayerSession]
+    ) -> models.QuerySet[PlayerSession]:
         if self.value() == "yes":
             return queryset.filter(left_at__isnull=True)
         if self.value() == "no":
@@ -66,13 +75,13 @@ class PlayerSessionAdmin(ReadOnlyAdmin):
 class LiveStatusInline(admin.StackedInline):
     model = LiveStatus
     can_delete = False
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (  # a tuple types as readonly_fields too
         "state", "polled_at", "answered_at", "players", "max_players", "bots", "map",
         "hibernating", "error", "auth_failed_at",
-    ]  # fmt: skip
+    )  # fmt: skip
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Server | None = None) -> bool:
         return False
 
 
@@ -101,7 +110,7 @@ class LiveServerAdmin(ServerAdmin):
         return f"{status.players}/{status.max_players} · {status.map} ({ago} ago)"
 
     @admin.display(description="Last poll", ordering="live_status__polled_at")
-    def polled_at(self, server: Server):
+    def polled_at(self, server: Server) -> datetime | None:
         status = getattr(server, "live_status", None)
         return status.polled_at if status else None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol
 
 from django.utils.timesince import timesince
 
@@ -27,6 +28,34 @@ STALE_REASONS = {
 }
 
 
+class LiveFacts(Protocol):
+    """What a badge needs of a server's live state: a LiveStatus, or a row of one."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def answered_at(self) -> datetime | None: ...
+    @property
+    def players(self) -> int: ...
+    @property
+    def max_players(self) -> int: ...
+    @property
+    def map(self) -> str: ...
+    @property
+    def hibernating(self) -> bool: ...
+
+
+class LiveRow(NamedTuple):
+    """LiveFacts read as plain values (a 1,000-server list skips building models)."""
+
+    state: str
+    answered_at: datetime | None
+    players: int
+    max_players: int
+    map: str
+    hibernating: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Badge:
     kind: str  # "live", "idle", "off" or "stale"
@@ -38,14 +67,15 @@ class Badge:
         return self.kind in ("live", "idle")
 
 
-def is_fresh(status: LiveStatus, *, now: datetime, stale_after: timedelta) -> bool:
+def is_fresh(status: LiveFacts, *, now: datetime, stale_after: timedelta) -> bool:
     return status.answered_at is not None and now - status.answered_at <= stale_after
 
 
 def live_badge(
-    server: Server, status: LiveStatus, *, now: datetime, stale_after: timedelta
+    desired_state: str, status: LiveFacts, *, now: datetime, stale_after: timedelta
 ) -> Badge:
-    if server.desired_state != Server.DesiredState.RUNNING:
+    """The badge of a server meant to be in `desired_state` whose last poll left `status`."""
+    if desired_state != Server.DesiredState.RUNNING:
         return Badge("off", "—", "not meant to be running")
     if is_fresh(status, now=now, stale_after=stale_after):
         count = f"{status.players}/{status.max_players}"
@@ -55,7 +85,7 @@ def live_badge(
     return Badge("stale", "?", stale_reason(status, now=now))
 
 
-def stale_reason(status: LiveStatus, *, now: datetime) -> str:
+def stale_reason(status: LiveFacts, *, now: datetime) -> str:
     reason = STALE_REASONS.get(status.state, "no recent answer")
     if status.state == State.AUTH_FAILED:
         return reason

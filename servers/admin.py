@@ -6,6 +6,8 @@ The live columns are added by livestate.admin, which sits above this app.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from servers import services
 from servers.models import Blueprint, Server
@@ -37,7 +39,7 @@ class ServerAdmin(admin.ModelAdmin):
     actions = ["rotate_passwords"]
 
     @admin.action(description="Rotate RCON password")
-    def rotate_passwords(self, request, queryset) -> None:
+    def rotate_passwords(self, request: HttpRequest, queryset: QuerySet[Server]) -> None:
         count = 0
         for server in queryset:
             services.rotate_rcon_password(server=server)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from servers.models import Blueprint, Server
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
@@ -35,10 +39,11 @@ class ServerForm(forms.ModelForm):
             "desired_state": "Only servers meant to be running are polled.",
         }
 
-    def __init__(self, *args, owner, **kwargs) -> None:
+    def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.owner = owner
-        self.fields["blueprint"].queryset = Blueprint.objects.filter(owner=owner)
+        blueprint = cast(forms.ModelChoiceField, self.fields["blueprint"])
+        blueprint.queryset = Blueprint.objects.filter(owner=owner)
         self.fields["port"].widget.attrs.update(min=1, max=65535)
 
     def clean_name(self) -> str:
@@ -53,8 +58,9 @@ class ServerForm(forms.ModelForm):
     def clean_host(self) -> str:
         return validate_host(self.cleaned_data["host"])
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # returns self.cleaned_data, though typed as possibly None
+        cleaned = self.cleaned_data
         host, port = cleaned.get("host"), cleaned.get("port")
         if host and port:
             clash = Server.objects.filter(host=host, port=port).exclude(pk=self.instance.pk)

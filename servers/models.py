@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
 from servers.passwords import generate_rcon_password
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class Blueprint(models.Model):
@@ -35,7 +40,7 @@ class Blueprint(models.Model):
 
 
 class ServerQuerySet(models.QuerySet["Server"]):
-    def visible_to(self, user) -> ServerQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ServerQuerySet:
         """Listed servers for everyone, plus the user's own; staff see all."""
         if user.is_authenticated and user.is_staff:
             return self
@@ -43,7 +48,7 @@ class ServerQuerySet(models.QuerySet["Server"]):
             return self.filter(models.Q(listed=True) | models.Q(owner=user))
         return self.filter(listed=True)
 
-    def manageable_by(self, user) -> ServerQuerySet:
+    def manageable_by(self, user: User | AnonymousUser) -> ServerQuerySet:
         """Servers whose secrets (server.cfg, password) the user may see and change."""
         if not user.is_authenticated:
             return self.none()
@@ -98,7 +103,7 @@ class Server(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("servers:detail", args=[self.pk])
 
-    def is_managed_by(self, user) -> bool:
+    def is_managed_by(self, user: User | AnonymousUser) -> bool:
         """Same rule as ServerQuerySet.manageable_by, for a server already loaded."""
         return user.is_authenticated and (user.is_staff or self.owner_id == user.pk)
 

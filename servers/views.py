@@ -6,6 +6,8 @@ which also shows live state. Views read the database only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +17,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from servers import services
 from servers.forms import ServerForm
 from servers.models import Server
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through HtmxMiddleware (django-htmx's documented typing)."""
+
+    htmx: HtmxDetails
+
+
+class AuthenticatedHttpRequest(HtmxHttpRequest):
+    """A request past @login_required: someone is signed in (django-stubs' pattern)."""
+
+    user: User
 
 
 def visible_server(request: HttpRequest, pk: int) -> Server:
@@ -29,7 +47,7 @@ def managed_server(request: HttpRequest, pk: int) -> Server:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def server_create(request: HttpRequest) -> HttpResponse:
+def server_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ServerForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         server = form.save()
@@ -40,7 +58,7 @@ def server_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def server_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     server = managed_server(request, pk)
     form = ServerForm(request.POST or None, instance=server, owner=server.owner)
     if request.method == "POST" and form.is_valid():
@@ -52,7 +70,7 @@ def server_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def server_cfg(request: HttpRequest, pk: int) -> HttpResponse:
+def server_cfg(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     server = managed_server(request, pk)
     response = HttpResponse(
         services.render_server_cfg(server=server), content_type="text/plain; charset=utf-8"
@@ -64,7 +82,7 @@ def server_cfg(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def rotate_password(request: HttpRequest, pk: int) -> HttpResponse:
+def rotate_password(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     server = managed_server(request, pk)
     services.rotate_rcon_password(server=server)
     text = "RCON password rotated. Download the new server.cfg and reload it on the server."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 
 from steamprofiles import services
@@ -22,7 +24,7 @@ class SteamProfileAdmin(admin.ModelAdmin):
     ordering = ["-fetched_at"]
     actions = ["refresh_now"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # rows come from Steam only
 
     @admin.display(description="Avatar")
@@ -35,7 +37,7 @@ class SteamProfileAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Refresh now (ignores the cache TTL)", permissions=["change"])
-    def refresh_now(self, request, queryset) -> None:
+    def refresh_now(self, request: HttpRequest, queryset: QuerySet[SteamProfile]) -> None:
         ids = list(queryset.order_by().values_list("pk", flat=True)[: MAX_REFRESH_IDS + 1])
         if len(ids) > MAX_REFRESH_IDS:
             message = f"Select at most {MAX_REFRESH_IDS} profiles to refresh at once."

@@ -28,9 +28,6 @@ class SteamProfileQuerySet(models.QuerySet["SteamProfile"]):
     def resolved(self) -> SteamProfileQuerySet:
         return self.filter(resolved=True)
 
-    def unresolved(self) -> SteamProfileQuerySet:
-        return self.filter(resolved=False)
-
 
 class SteamProfile(models.Model):
     """What Steam said about a SteamID, and when.

@@ -19,7 +19,7 @@ from left4me.pages.players import PlayerCard, player_cards
 from left4me.pages.serializers import panel_json
 from livestate import queries
 from servers.models import Server
-from servers.views import visible_server
+from servers.views import HtmxHttpRequest, visible_server
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ def panel_page(request: HttpRequest, server: Server) -> PanelPage:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def server_list(request: HttpRequest) -> HttpResponse:
+def server_list(request: HtmxHttpRequest) -> HttpResponse:
     """All visible servers with live badges; htmx re-fetches just the rows."""
     rows = queries.server_rows(Server.objects.visible_to(request.user), now=timezone.now())
     template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"

@@ -6,6 +6,7 @@ Useful to check a server's RCON by hand, or to run polling without Celery.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             help="poll only this server (repeatable); it must be meant to run and have a password",
         )
 
-    def handle(self, *args, once: bool, servers: list[int] | None, **options) -> None:
+    def handle(self, *args: Any, once: bool, servers: list[int] | None, **options: Any) -> None:
         if servers:
             self.check_servers(servers)
         while True:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -31,7 +33,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="only count what would go")
 
-    def handle(self, *args, days: int | None, dry_run: bool, **options) -> None:
+    def handle(self, *args: Any, days: int | None, dry_run: bool, **options: Any) -> None:
         days = days or settings.LIVE_STATE_HISTORY_DAYS
         report = services.prune_live_state(days=days, dry_run=dry_run)
         verb = "would delete" if dry_run else "deleted"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,7 +24,9 @@ class Command(BaseCommand):
             help="seconds before giving up",
         )
 
-    def handle(self, *args, server: str, command: list[str], timeout: float, **options) -> None:
+    def handle(
+        self, *args: Any, server: str, command: list[str], timeout: float, **options: Any
+    ) -> None:
         target = find_server(server)
         if not target.rcon_password:
             raise CommandError(f"server {target.name!r} has no RCON password; rotate one first")

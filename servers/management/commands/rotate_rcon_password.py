@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from servers import services
@@ -14,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("server", help="server id or name")
 
-    def handle(self, *args, server: str, **options) -> None:
+    def handle(self, *args: Any, server: str, **options: Any) -> None:
         target = find_server(server)
         services.rotate_rcon_password(server=target)
         self.stdout.write(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -17,6 +18,9 @@ from django.db import transaction
 from left4me.rcon.fleet import FakeServer, load_scenario, random_fleet, serve_forever
 from left4me.rcon.fleet.fleet import Fleet
 from servers.models import Server
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def ratio(value: str) -> float:
@@ -42,7 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--register", metavar="USERNAME", help="add the servers to the panel")
         parser.add_argument("--truth-out", type=Path, help="write played sessions here on exit")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         servers = self.build(opts)
         owner = self.owner(opts["register"]) if opts["register"] else None
         if not 0 <= opts["base_port"] <= 65535 - len(servers):
@@ -57,7 +61,7 @@ class Command(BaseCommand):
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_forever(servers, ports_assigned=True, truth_out=opts["truth_out"]))
 
-    def build(self, opts) -> list[FakeServer]:
+    def build(self, opts: dict[str, Any]) -> list[FakeServer]:
         if opts["scenario"]:
             try:
                 return load_scenario(opts["scenario"])
@@ -72,14 +76,14 @@ class Command(BaseCommand):
             blackhole_ratio=opts["blackhole_ratio"],
         )
 
-    def owner(self, username: str):
+    def owner(self, username: str) -> User:
         try:
             return get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"no user named {username!r} to register the servers for") from None
 
     @transaction.atomic
-    def register(self, servers: list[FakeServer], owner) -> None:
+    def register(self, servers: list[FakeServer], owner: User) -> None:
         """Create or update one panel server per fake server (matched by address)."""
         for fake in servers:
             clash = Server.objects.filter(host="127.0.0.1", port=fake.port).exclude(owner=owner)

@@ -6,7 +6,7 @@ useful after setting the API key, or to refresh everything with --all.
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -42,9 +42,9 @@ class Command(BaseCommand):
             help="refresh every SteamID ever seen or cached, ignoring the TTL",
         )
 
-    def handle(self, *args, all_known: bool, **options) -> None:
+    def handle(self, *args: Any, all_known: bool, **options: Any) -> None:
         # tqdm redraws with "\r"; the raw stream keeps Django from appending newlines.
-        bar = ProgressBar(self.stderr._out)
+        bar = ProgressBar(self.stderr._out)  # type: ignore[arg-type]  # stubs omit ._out
         try:
             report = services.enrich_steam_profiles(all_known=all_known, progress=bar)
         finally:

@@ -232,3 +232,21 @@ def test_it_shows_steam_names_and_only_allowed_avatars(client, running):
     assert "ingame2" in page  # no Steam name: the in-game one
     assert good in page
     assert "evil.example" not in page
+
+
+def test_it_renders_one_badge_the_same_way_on_the_list_and_the_panel(client, running):
+    snapshot(running, seen_ago=185, players=2)
+    live_status(running, state="unreachable")
+    badge = (
+        '<span class="badge badge-stale" title="unreachable for 3\xa0minutes">?</span> '
+        '<span class="badge-reason muted">unreachable for 3\xa0minutes</span>'
+    )
+    assert badge in list_page(client)
+    assert badge in client.get(reverse("servers:live", args=[running.pk])).content.decode()
+
+
+def test_it_shows_a_server_never_polled_as_waiting(client, make_server):
+    make_server(name="fresh", listed=True, desired_state="running")
+    page = list_page(client)
+    assert "waiting for the first poll" in page
+    assert '<span class="state state-unknown">Unknown</span>' in page
