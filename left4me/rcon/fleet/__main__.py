@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 
-from left4me.rcon.fleet import load_scenario, random_fleet, serve_forever
+from left4me.rcon.fleet import FakeServer, load_scenario, random_fleet, serve_forever
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -39,14 +40,28 @@ def main(argv: list[str] | None = None) -> None:
             blackhole_ratio=args.blackhole_ratio,
             horizon=args.horizon,
         )
-    run = serve_forever(servers, base_port=args.base_port, truth_out=args.truth_out)
+    started = asyncio.Event()
+    run = serve_forever(
+        servers, base_port=args.base_port, truth_out=args.truth_out, started=started
+    )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(announce_then(run, servers, args.servers_out))
+        asyncio.run(announce_then(run, started, servers, args.servers_out))
 
 
-async def announce_then(run, servers, servers_out: Path | None) -> None:
+async def announce_then(
+    run: Awaitable[None],
+    started: asyncio.Event,
+    servers: list[FakeServer],
+    servers_out: Path | None,
+) -> None:
+    """Print (and write) the listing once the listeners are open, so its ports are real."""
     task = asyncio.ensure_future(run)
-    await asyncio.sleep(0.2)  # let the listeners open, so the ports below are real
+    waiting = asyncio.ensure_future(started.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if not started.is_set():  # the fleet stopped before it listened: raise why
+        waiting.cancel()
+        await task
+        return
     rows = [{"name": s.name, "host": "127.0.0.1", "port": s.port, "password": s.registered_password,
              "failure": s.failure} for s in servers]  # fmt: skip
     for row in rows:

@@ -13,8 +13,9 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 from left4me.rcon.fleet.server import Connection, FakeServer
 
@@ -84,9 +85,12 @@ class Fleet:
             elif listening and not wanted:
                 self._listeners.pop(server.port).close()
 
-    def _handler(self, server: FakeServer):
+    def _handler(
+        self, server: FakeServer
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
+            assert task is not None  # asyncio runs each connection's handler in a task
             self._connections.add(task)
             try:
                 await Connection(server, self.clock.now).serve(reader, writer)
@@ -156,7 +160,7 @@ class FleetHandle:
     async def _truth(self) -> list[dict]:
         return self.fleet.truth()
 
-    def call(self, coroutine):
+    def call[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
 
 
@@ -191,10 +195,16 @@ async def serve_forever(
     base_port: int = 0,
     ports_assigned: bool = False,
     truth_out: Path | None = None,
+    started: asyncio.Event | None = None,
 ) -> None:
-    """Run a real-clock fleet until cancelled (the `simulate_servers` command)."""
+    """Run a real-clock fleet until cancelled (the `simulate_servers` command).
+
+    `started` is set once every listener is open, so the ports can be announced.
+    """
     fleet = Fleet(servers, clock="real", base_port=base_port, ports_assigned=ports_assigned)
     await fleet.start()
+    if started is not None:
+        started.set()
     try:
         await fleet.run_real_clock()
     finally:

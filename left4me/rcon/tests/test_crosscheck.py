@@ -31,7 +31,7 @@ from rcon.source.proto import Packet, Type
 from left4me.rcon import parse_status, query
 from left4me.rcon.exchange import TRAILER_BODY
 from left4me.rcon.packets import MAX_BODY
-from left4me.rcon.tests.conftest import HOST, players, spec
+from left4me.rcon.tests.helpers import HOST, players, spec
 
 JITTER = re.compile(r"(\d:\d\d) \d+ 0 active")  # the fleet varies pings per query
 LOG_LINE = re.compile(r"^L .*: rcon from .*$", re.MULTILINE)  # carries a wall-clock stamp
@@ -70,16 +70,16 @@ def independent_codec_status(port: int) -> tuple[str, bytes]:
     ):
         stream.write(bytes(Packet.make_login("pw")))
         stream.flush()
-        while Packet.read(stream, raise_unexpected_terminator=True).type != 2:
+        while Packet.read(stream, raise_unexpected_terminator=True).type != 2:  # type: ignore[arg-type]  # rcon wants typing.IO
             pass
         command, marker = Packet.make_command("status"), Packet.make_empty_response()
         stream.write(bytes(command) + bytes(marker))
         stream.flush()
         body = b""
-        while (packet := Packet.read(stream, raise_unexpected_terminator=True)).id != marker.id:
+        while (packet := Packet.read(stream, raise_unexpected_terminator=True)).id != marker.id:  # type: ignore[arg-type]  # rcon wants typing.IO
             assert packet.id == command.id
             body += packet.payload
-        trailer = Packet.read(stream, raise_unexpected_terminator=True)
+        trailer = Packet.read(stream, raise_unexpected_terminator=True)  # type: ignore[arg-type]  # rcon wants typing.IO
         assert trailer.id == marker.id
         return body.decode(), trailer.payload
 

@@ -175,7 +175,7 @@ def test_it_survives_character_swaps(text, positions, char):
 
 
 names = st.text(
-    st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=32
+    st.characters(blacklist_characters="\r\n\x00", blacklist_categories=["Cs"]), max_size=32
 )
 players = st.lists(
     st.tuples(

@@ -14,7 +14,7 @@ HEADER = "map     : c1m1_hotel\nplayers : 1 humans, 0 bots (4 max) (not hibernat
 
 
 def fixture(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8", newline="")  # keep CRLF as is
+    return (FIXTURES / name).read_bytes().decode("utf-8")  # bytes, so CRLF stays as is
 
 
 def steam2(y: int, z: int) -> str:
