@@ -8,7 +8,9 @@ multi-machine path. The table in README.md lists every variable.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -89,7 +91,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file (not :memory:) so Celery workers in tests share it; per process so
     # two test runs on one machine never clobber each other's database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    # Under the temporary directory (./dev test gives each run its own and
+    # removes it, with the -wal/-shm files SQLite leaves beside the database).
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"left4me-test-{os.getpid()}.sqlite3")
+    }
+else:
+    # Per process too, so two runs sharing one server never drop each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
@@ -143,7 +152,7 @@ LIVE_STATE_QUERY_TIMEOUT_SECONDS = env_float("LIVE_STATE_QUERY_TIMEOUT_SECONDS",
 LIVE_STATE_STALE_SECONDS = env_int("LIVE_STATE_STALE_SECONDS", 30, minimum=1)
 LIVE_STATE_HISTORY_DAYS = env_int("LIVE_STATE_HISTORY_DAYS", 30, minimum=1)
 LIVE_STATE_PRUNE_SECONDS = env_int("LIVE_STATE_PRUNE_SECONDS", 3600, minimum=60)
-LIVE_STATE_POLL_CHUNK_SIZE = env_int("LIVE_STATE_POLL_CHUNK_SIZE", 2000, minimum=1)
+LIVE_STATE_POLL_CHUNK_SIZE = env_int("LIVE_STATE_POLL_CHUNK_SIZE", 3000, minimum=1)
 STUCK_SESSION_SECONDS = env_int("STUCK_SESSION_SECONDS", 60, minimum=1)
 RCON_AUTH_BACKOFF_SECONDS = env_int("RCON_AUTH_BACKOFF_SECONDS", 600, minimum=1)
 
@@ -160,7 +169,7 @@ STEAM_AVATAR_HOSTS = env_list(
     ],
 )
 
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "every-5s-poll-servers": {
         "task": "livestate.poll",
         "schedule": LIVE_STATE_POLL_SECONDS,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from left4me.rcon import RconAuthError, RconError, RconNetworkError, Status, aquery_status
@@ -223,9 +223,11 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
     skipped and counted, so no server is ever polled twice at once.
     """
     now = clock()
+    claimed = time.perf_counter()
     claim = store.claim_servers(
         server_ids, now=now, until=now + timedelta(seconds=limits.chunk_time_limit())
     )
+    claim_seconds = time.perf_counter() - claimed
     try:
         started = time.perf_counter()
         timeout = settings.LIVE_STATE_QUERY_TIMEOUT_SECONDS
@@ -241,7 +243,8 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
     except BaseException:
         store.release(claim.token)
         raise
-    report = PollReport(results, claim.busy, queried - started, time.perf_counter() - queried)
+    db_seconds = claim_seconds + time.perf_counter() - queried  # claim and write
+    report = PollReport(results, claim.busy, queried - started, db_seconds)
     logger.info(
         "polled %d servers, %d failed, %d held by an earlier poll, in %.2f s "
         "(rcon %.2f s, db %.2f s)",
@@ -255,7 +258,9 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
     return report
 
 
-def run_tick(*, clock: Clock = timezone.now, server_ids: Sequence[int] | None = None):
+def run_tick(
+    *, clock: Clock = timezone.now, server_ids: Sequence[int] | None = None
+) -> tuple[TickPlan, PollReport]:
     """One whole tick in this process (management command, benchmarks).
 
     With `server_ids`, only those of the tick's targets are polled.
@@ -312,7 +317,9 @@ def prune_live_state(*, days: int, batch_size: int = 5000, dry_run: bool = False
     )
 
 
-def _delete_batched(queryset, batch_size: int) -> int:
+def _delete_batched(
+    queryset: QuerySet[LiveStateSnapshot] | QuerySet[PlayerSession], batch_size: int
+) -> int:
     total = 0
     while True:
         ids = list(queryset.values_list("pk", flat=True)[:batch_size])
