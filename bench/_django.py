@@ -9,19 +9,22 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BENCH_URL = "postgres://postgres@127.0.0.1:5432/left4me_bench"
+PG_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 
 
-def setup_django(database: str) -> str:
-    """Point Django at a fresh database of the given kind ("sqlite" or "postgres")."""
+def setup_django(database: str, *, pg_name: str = "left4me_bench") -> str:
+    """Point Django at a fresh database of the given kind ("sqlite" or "postgres").
+
+    `pg_name` lets a script that runs beside others use a database of its own.
+    """
     sys.path.insert(0, str(ROOT))
     var = Path(tempfile.mkdtemp(prefix="left4me-bench-"))
     os.environ["LEFT4ME_VAR_DIR"] = str(var)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "left4me.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     if database == "postgres":
-        _recreate_postgres_database()
-        os.environ["DATABASE_URL"] = PG_BENCH_URL
+        _recreate_postgres_database(pg_name)
+        os.environ["DATABASE_URL"] = f"{PG_SERVER_URL}/{pg_name}"
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{var / 'bench.sqlite3'}"
     import django
@@ -33,12 +36,21 @@ def setup_django(database: str) -> str:
     return database
 
 
-def _recreate_postgres_database() -> None:
+def _recreate_postgres_database(name: str) -> None:
+    drop_postgres_database(name)
+    _postgres_admin(f'CREATE DATABASE "{name}"')
+
+
+def drop_postgres_database(name: str) -> None:
+    """Drop a benchmark database, even if a killed process left a session on it."""
+    _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_admin(statement: str) -> None:
     import psycopg
 
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS left4me_bench")
-        conn.execute("CREATE DATABASE left4me_bench")
+    with psycopg.connect(f"{PG_SERVER_URL}/postgres", autocommit=True) as conn:
+        conn.execute(statement)
 
 
 def machine() -> str:
