@@ -6,6 +6,11 @@ against it (L4D2 often says `0 bots` while listing bot rows). Client rows
 are anchored on their tail (uniqueid, connected, ping, ...) after the LAST
 quote of the line, because names may contain spaces, quotes, `#` and text
 that looks like a SteamID, while the tail never contains a quote.
+
+A reply is untrusted (SPEC section 13): counts above 255 or a roster longer
+than the header allows make it invalid, and the map and names come out
+cleaned of control, format and bidi characters and cut to their columns, so
+what is compared is what is stored.
 """
 
 from __future__ import annotations
@@ -14,9 +19,14 @@ import re
 from dataclasses import dataclass
 
 from left4me.rcon.errors import RconProtocolError
+from left4me.rcon.text import clean
 
 STEAM_ID64_BASE = 76561197960265728
 MAX_LINE = 1024  # a real row is < 300 bytes; longer is not a status reply
+MAX_COUNT = 255  # players, bots, max players: srcds allows far fewer
+ROSTER_SLACK = 8  # rows beyond max(players, max players): connecting clients, glitches
+MAP_LENGTH = 64  # the map column of LiveStateSnapshot / LiveStatus
+NAME_LENGTH = 128  # PlayerSession.name_at_join
 
 _MAP = re.compile(r"^map\s*:\s*(\S+)", re.MULTILINE)
 # Counts are bounded ASCII digits: int() refuses 4,300+ digit strings with ValueError.
@@ -87,7 +97,7 @@ def parse_row(line: str) -> RosterEntry | None:
     seconds = connected_seconds(fields[1]) if len(fields) > 2 else None
     if seconds is None or not PING.fullmatch(fields[2]):
         raise RconProtocolError(f"status: unparseable client row: {shorten(line)}")
-    return RosterEntry(steam_id, match["name"], seconds, int(fields[2]))
+    return RosterEntry(steam_id, clean(match["name"], NAME_LENGTH), seconds, int(fields[2]))
 
 
 def parse_header(text: str) -> tuple[str, int, int, int, bool]:
@@ -97,8 +107,10 @@ def parse_header(text: str) -> tuple[str, int, int, int, bool]:
         missing = "map" if map_match is None else "players"
         raise RconProtocolError(f"status: no {missing} line in reply: {shorten(text)}")
     hibernating = "(hibernating)" in players["rest"]
-    bots = int(players["bots"] or 0)
-    return map_match[1], int(players["humans"]), bots, int(players["max"]), hibernating
+    humans, bots, most = int(players["humans"]), int(players["bots"] or 0), int(players["max"])
+    if max(humans, bots, most) > MAX_COUNT:
+        raise RconProtocolError(f"status: a count above {MAX_COUNT}: {shorten(players[0])}")
+    return clean(map_match[1], MAP_LENGTH), humans, bots, most, hibernating
 
 
 def parse_status(text: str) -> Status:
@@ -114,4 +126,7 @@ def parse_status(text: str) -> Status:
             break  # anything after it (e.g. an `rcon from` log line) is not status
         if _CLIENT_ROW.match(line) and (entry := parse_row(line)) is not None:
             roster.append(entry)
+    most = min(MAX_COUNT, max(humans, max_players) + ROSTER_SLACK)
+    if len(roster) > most:
+        raise RconProtocolError(f"status: {len(roster)} players listed, at most {most} possible")
     return Status(map_name, humans, bots, max_players, hibernating, tuple(roster))

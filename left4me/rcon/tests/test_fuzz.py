@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from left4me.rcon import RconError, RosterEntry, Status, parse_status
 from left4me.rcon.exchange import AUTH_ID, COMMAND_ID, MARKER_ID, TRAILER_BODY, Exchange
 from left4me.rcon.packets import MAX_BODY, Packet, PacketDecoder, encode
+from left4me.rcon.status import NAME_LENGTH
+from left4me.rcon.text import clean
 
 FAST = settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
 VALID = sorted(
@@ -210,7 +212,8 @@ def test_it_reads_back_every_field_of_generated_replies(roster, bots, crlf):
         uid = f"STEAM_1:{account % 2}:{account // 2}" if as_steam2 else f"[U:1:{account}]"
         row = f'# {slot + 1} {slot} "{name}" {uid} {connected_text(seconds)} {ping} 0 active 30000'
         lines.append(row + (f" 10.0.0.{slot}:27005" if adr else ""))
-        expected.append(RosterEntry(str(BASE + account), name, seconds, ping))
+        # Names come back cleaned of control, format and bidi characters (SPEC 13).
+        expected.append(RosterEntry(str(BASE + account), clean(name, NAME_LENGTH), seconds, ping))
     lines += ["#end", 'L 11/27/2026 - 10:00:00: rcon from "127.0.0.1:1": command "status"']
     text = ("\r\n" if crlf else "\n").join(lines) + "\n"
     status = parse_status(text)

@@ -214,3 +214,61 @@ def test_it_keeps_the_excerpt_short_when_escapes_inflate_it(text):
 def test_it_rejects_numbers_int_cannot_take_with_rcon_error(text):
     with pytest.raises(RconError):
         parse_status(text)
+
+
+# Untrusted replies (SPEC section 13): clamped, cleaned, or invalid as a whole.
+
+
+def reply(header: str = "players : 1 humans, 0 bots (4 max)", *rows: str, map: str = "c1m1_hotel"):
+    return "\n".join([f"map     : {map}", header, "# userid name uniqueid", *rows, "#end"])
+
+
+def row(n: int, name: str = "p") -> str:
+    return f'# {n} {n} "{name}" STEAM_1:0:{n} 00:30 50 0 active'
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["players : 40000 humans, 0 bots (4 max)", "players : 1 humans, 256 bots (4 max)",
+     "players : 1 humans, 0 bots (300 max)"],
+)  # fmt: skip
+def test_it_rejects_counts_above_255(header):
+    with pytest.raises(RconError, match="above 255"):
+        parse_status(reply(header))
+
+
+def test_it_takes_counts_of_255():
+    status = parse_status(reply("players : 255 humans, 255 bots (255 max)"))
+    assert (status.players, status.bots, status.max_players) == (255, 255, 255)
+
+
+def test_it_rejects_a_roster_longer_than_the_header_allows():
+    rows = [row(n) for n in range(1, 14)]  # 13 > max(1, 4) + 8
+    with pytest.raises(RconError, match="13 players listed, at most 12"):
+        parse_status(reply("players : 1 humans, 0 bots (4 max)", *rows))
+    assert len(parse_status(reply("players : 1 humans, 0 bots (4 max)", *rows[:12])).roster) == 12
+
+
+def test_it_never_takes_more_than_255_rows():
+    rows = [row(n) for n in range(1, 257)]
+    with pytest.raises(RconError, match="at most 255"):
+        parse_status(reply("players : 255 humans, 0 bots (255 max)", *rows))
+
+
+def test_it_cleans_nul_control_and_bidi_characters_from_names_and_map():
+    text = reply(
+        "players : 1 humans, 0 bots (4 max)",
+        row(1, "Ev\u202eil\x00\x1b[31mName\u200b"),
+        map="c1m1\x00_ho\u202etel\x07",
+    )
+    status = parse_status(text)
+    assert status.map == "c1m1_hotel"
+    assert status.roster[0].name == "Evil[31mName"
+
+
+def test_it_cuts_map_and_names_to_their_columns_before_anyone_compares_them():
+    status = parse_status(
+        reply("players : 1 humans, 0 bots (4 max)", row(1, "n" * 300), map="m" * 99)
+    )
+    assert status.map == "m" * 64
+    assert status.roster[0].name == "n" * 128
