@@ -19,12 +19,13 @@ from servers.models import Server
 
 State = LiveStatus.State
 
-STALE_REASONS = {
+STALE_REASONS: dict[str, str] = {
     State.AUTH_FAILED: "RCON password rejected",
     State.UNREACHABLE: "unreachable",
     State.ERROR: "not answering RCON properly",
     State.UNKNOWN: "waiting for the first poll",
     State.RUNNING: "no recent answer",
+    State.REFUSED: "address not allowed",
 }
 
 
@@ -87,7 +88,7 @@ def live_badge(
 
 def stale_reason(status: LiveFacts, *, now: datetime) -> str:
     reason = STALE_REASONS.get(status.state, "no recent answer")
-    if status.state == State.AUTH_FAILED:
+    if status.state in (State.AUTH_FAILED, State.REFUSED):
         return reason
     if status.answered_at is None:
         return reason if status.state == State.UNKNOWN else f"{reason}, never answered"

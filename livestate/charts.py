@@ -7,7 +7,7 @@ count of the snapshots overlapping it. Buckets no snapshot covers are gaps
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -80,7 +80,7 @@ def _nudge(point: str) -> str:
 
 
 def player_chart(
-    spans: list[Span],
+    spans: Sequence[Span],
     *,
     label: str,
     end: datetime,

@@ -113,6 +113,7 @@ class LiveStatus(models.Model):
         UNREACHABLE = "unreachable", "Unreachable"
         AUTH_FAILED = "auth_failed", "RCON password rejected"
         ERROR = "error", "Error"
+        REFUSED = "refused", "Address not allowed"
 
     server = models.OneToOneField(
         "servers.Server", on_delete=models.CASCADE, primary_key=True, related_name="live_status"
@@ -140,6 +141,9 @@ class LiveStatus(models.Model):
     # rejected password is not tried again until it changes or the back-off ends.
     auth_failed_at = models.DateTimeField(null=True, blank=True)
     auth_failed_fingerprint = models.CharField(max_length=16, blank=True, default="")
+    # New sessions this server may still open (a token bucket refilled at
+    # SESSION_OPENS_PER_MINUTE): a hostile roster cannot flood the history.
+    session_allowance = models.FloatField(default=64)
     lease_until = models.DateTimeField(null=True, blank=True)
     lease_token = models.CharField(max_length=32, blank=True, default="")
 

@@ -57,6 +57,7 @@ class LastAnswer:
     bots: int
     map: str
     hibernating: bool
+    session_allowance: float = 64.0
 
     def same_state(self, status: Status) -> bool:
         return (self.players, self.max_players, self.bots, self.map, self.hibernating) == (
@@ -103,6 +104,13 @@ class Changes:
     touch: list[SessionSeen] = field(default_factory=list)
     reopen: list[SessionSeen] = field(default_factory=list)
     open: list[NewSession] = field(default_factory=list)
+    over_budget: int = 0  # arrivals not stored: the server opened too many sessions lately
+
+    def add_open(self, session: NewSession, budget: int) -> None:
+        if len(self.open) < budget:
+            self.open.append(session)
+        else:
+            self.over_budget += 1
 
 
 def implied_join(entry: RosterEntry, observed_at: datetime) -> datetime:
@@ -171,8 +179,13 @@ def plan_success(
     last: LastAnswer | None,
     recently_closed: dict[str, ClosedSession],
     max_gap: timedelta,
+    open_budget: int = 255,
 ) -> Changes:
-    """Writes for a server that answered."""
+    """Writes for a server that answered.
+
+    At most `open_budget` sessions are opened; further arrivals are counted
+    (a reconnect over budget still closes its old session: that one ended).
+    """
     changes = Changes()
     plan_snapshot(changes, last, status, observed_at, max_gap)
     roster = roster_by_id(status)
@@ -182,7 +195,9 @@ def plan_success(
             changes.close.append(SessionClose(session.last_seen_at, session.id))
         elif reconnected(session, entry, observed_at):
             changes.close.append(SessionClose(session.last_seen_at, session.id))
-            changes.open.append(new_session(entry, observed_at, not_before=session.last_seen_at))
+            changes.add_open(
+                new_session(entry, observed_at, not_before=session.last_seen_at), open_budget
+            )
         else:
             low, high = ping_range(session, entry.ping)
             changes.touch.append(SessionSeen(observed_at, low, high, session.id))
@@ -193,7 +208,7 @@ def plan_success(
             changes.reopen.append(SessionSeen(observed_at, low, high, closed.id))
         else:
             not_before = closed.left_at if closed is not None else None
-            changes.open.append(new_session(entry, observed_at, not_before=not_before))
+            changes.add_open(new_session(entry, observed_at, not_before=not_before), open_budget)
     return changes
 
 
@@ -223,3 +238,11 @@ def plan_failure(
     if observed_at - max(answers) >= stuck_after:
         changes.close = [SessionClose(s.last_seen_at, s.id) for s in open_sessions]
     return changes
+
+
+def session_allowance(last: LastAnswer | None, observed_at: datetime, *, per_minute: int) -> float:
+    """Sessions a server may open now: a bucket of `per_minute`, refilled continuously."""
+    if last is None or last.answered_at is None:
+        return float(per_minute)
+    elapsed = max(0.0, (observed_at - last.answered_at).total_seconds())
+    return min(float(per_minute), last.session_allowance + elapsed * per_minute / 60)

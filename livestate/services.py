@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +30,9 @@ from servers.models import Server
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# SPEC 13: a server may open at most this many sessions a minute; a roster
+# of fresh SteamIDs every tick must not flood the history or the Steam key.
+SESSION_OPENS_PER_MINUTE = 64
 State = LiveStatus.State
 
 
@@ -48,6 +51,7 @@ class PollResult:
     observed_at: datetime
     status: Status | None = None
     error: RconError | None = None
+    session_allowance: float = 0.0  # left after this poll's new sessions
 
     @property
     def state(self) -> str:
@@ -170,6 +174,9 @@ def reconcile_results(
         sid = r.target.server_id
         sessions = open_sessions.get(sid, [])
         if r.status is not None:
+            allowance = reconcile.session_allowance(
+                last.get(sid), r.observed_at, per_minute=SESSION_OPENS_PER_MINUTE
+            )
             changes[sid] = reconcile.plan_success(
                 status=r.status,
                 observed_at=r.observed_at,
@@ -177,7 +184,9 @@ def reconcile_results(
                 last=last.get(sid),
                 recently_closed=closed.get(sid, {}),
                 max_gap=max_gap,
+                open_budget=int(allowance),
             )
+            r.session_allowance = allowance - len(changes[sid].open)
         else:
             changes[sid] = reconcile.plan_failure(
                 observed_at=r.observed_at,
@@ -197,8 +206,8 @@ def state_rows(results: Sequence[PollResult]) -> tuple[list[store.Answered], lis
             s = r.status
             answered.append(
                 store.Answered(
-                    r.state, r.observed_at, s.players, s.max_players, s.bots, s.map[:64],
-                    s.hibernating, sid,
+                    r.state, r.observed_at, s.players, s.max_players, s.bots, s.map,
+                    s.hibernating, r.session_allowance, sid,
                 )
             )  # fmt: skip
             continue
@@ -233,17 +242,16 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
         timeout = settings.LIVE_STATE_QUERY_TIMEOUT_SECONDS
         results = query_targets(claim.targets, timeout=timeout, clock=clock)
         queried = time.perf_counter()
+        changes = reconcile_results(results, claim.last)
         answered, failed = state_rows(results)
-        store.write_poll(
-            token=claim.token,
-            changes=reconcile_results(results, claim.last),
-            answered=answered,
-            failed=failed,
+        errors = store.write_poll(
+            token=claim.token, changes=changes, answered=answered, failed=failed
         )
     except BaseException:
         store.release(claim.token)
         raise
     db_seconds = claim_seconds + time.perf_counter() - queried  # claim and write
+    log_trouble(changes, errors)
     report = PollReport(results, claim.busy, queried - started, db_seconds)
     logger.info(
         "polled %d servers, %d failed, %d held by an earlier poll, in %.2f s "
@@ -256,6 +264,22 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
         report.db_seconds,
     )
     return report
+
+
+def log_trouble(changes: dict[int, reconcile.Changes], errors: Mapping[int, Exception]) -> None:
+    """Name the server and the reason for whatever one server's poll could not store."""
+    for sid, error in errors.items():
+        text = str(error).strip()
+        reason = text.splitlines()[0][:200] if text else ""
+        logger.warning("server %d: poll not stored: %s: %s", sid, type(error).__name__, reason)
+    for sid, c in changes.items():
+        if c.over_budget:
+            logger.warning(
+                "server %d: %d new players not recorded: over %d new sessions a minute",
+                sid,
+                c.over_budget,
+                SESSION_OPENS_PER_MINUTE,
+            )
 
 
 def run_tick(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
 from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
@@ -63,7 +63,7 @@ _CLAIMED_FIELDS = (
     "pk", "name", "host", "port", "rcon_password",
     "live_status__snapshot_id", "live_status__answered_at", "live_status__players",
     "live_status__max_players", "live_status__bots", "live_status__map",
-    "live_status__hibernating",
+    "live_status__hibernating", "live_status__session_allowance",
 )  # fmt: skip
 
 
@@ -154,6 +154,7 @@ class Answered(NamedTuple):
     bots: int
     map: str
     hibernating: bool
+    session_allowance: float
     server_id: int
 
 
@@ -193,7 +194,8 @@ TOUCH_SNAPSHOTS = f"UPDATE {SNAPSHOT} SET last_seen_at = %s WHERE id = %s"  # no
 # Answering clears the error and any auth back-off; each releases the lease.
 ANSWERED = (
     f"UPDATE {STATUS} SET state = %s, polled_at = %s, answered_at = %s, "  # noqa: S608
-    "players = %s, max_players = %s, bots = %s, map = %s, hibernating = %s, error = '', "
+    "players = %s, max_players = %s, bots = %s, map = %s, hibernating = %s, "
+    "session_allowance = %s, error = '', "
     "auth_failed_at = NULL, auth_failed_fingerprint = '', snapshot_id = %s, "
     "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
 )
@@ -204,19 +206,62 @@ FAILED = (
 )
 
 
+STORE_FAILED = (
+    f"UPDATE {STATUS} SET state = %s, polled_at = %s, error = %s, "  # noqa: S608
+    "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
+)
+
+
 def write_poll(
     *,
     token: str,
     changes: dict[int, Changes],
     answered: list[Answered],
     failed: list[Failed],
-) -> None:
-    """Apply a chunk's changes in one transaction and release its leases.
+) -> dict[int, DatabaseError]:
+    """Apply a chunk's changes and release its leases; return the servers that failed.
 
-    Closes run before opens so a reconnect never has two open sessions, even
-    for a moment. New snapshots are inserted first: the state rows point at
-    the run each server's answer now lives in.
+    One transaction for the whole chunk. If it fails, each server is written
+    alone, so one server's bad write (a value the database refuses, a server
+    deleted mid-poll) costs only that server's poll, never the others'.
     """
+    try:
+        _write(token, changes, answered, failed)
+        return {}
+    except DatabaseError:
+        pass
+    errors: dict[int, DatabaseError] = {}
+    for sid in sorted({*changes, *(r.server_id for r in answered), *(r.server_id for r in failed)}):
+        try:
+            _write(
+                token,
+                {sid: changes[sid]} if sid in changes else {},
+                [r for r in answered if r.server_id == sid],
+                [r for r in failed if r.server_id == sid],
+            )
+        except DatabaseError as error:
+            errors[sid] = error
+            when = next(r.polled_at for r in [*answered, *failed] if r.server_id == sid)
+            _record_store_failure(sid, token, when)
+    return errors
+
+
+def _record_store_failure(server_id: int, token: str, when: datetime) -> None:
+    """Say so on the server's state and give its lease back; best effort."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            row = ("error", when, "could not store this server's reply", server_id, token)
+            _executemany(cursor, STORE_FAILED, [row])
+    except DatabaseError:
+        pass  # the lease runs out by itself
+
+
+def _write(
+    token: str, changes: dict[int, Changes], answered: list[Answered], failed: list[Failed]
+) -> None:
+    """One transaction. Closes run before opens so a reconnect never has two open
+    sessions, even for a moment. New snapshots are inserted first: the state
+    rows point at the run each server's answer now lives in."""
     every = list(changes.values())
     observed = {row.server_id: row.polled_at for row in answered}
     with transaction.atomic(), connection.cursor() as cursor:

@@ -55,9 +55,9 @@ def test_it_polls_on_its_own_under_beat(celery_worker_factory, owner):
         celery_worker_factory.worker(**FAST)
         celery_worker_factory.beat(**FAST)
         wait_for(lambda: PlayerSession.objects.open().count() == 2, what="two open sessions")
-        first = LiveStateSnapshot.objects.order_by("id").first().last_seen_at
+        first = LiveStateSnapshot.objects.earliest("id").last_seen_at
         wait_for(
-            lambda: LiveStateSnapshot.objects.order_by("id").first().last_seen_at > first,
+            lambda: LiveStateSnapshot.objects.earliest("id").last_seen_at > first,
             what="the snapshot run to be extended by later ticks",
         )
         celery_worker_factory.wait_for_log("worker", "1 in auth back-off")

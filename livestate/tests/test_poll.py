@@ -257,3 +257,45 @@ def test_it_classifies_failures_by_their_kind():
     assert services.failure_state(RconNetworkError("timed out")) == "unreachable"
     assert services.failure_state(RconProtocolError("connection refused")) == "error"
     assert services.failure_state(RconError("timed out")) == "error"
+
+
+def test_one_servers_failed_write_costs_no_other_server_its_poll(polled_fleet, caplog):
+    fleet = polled_fleet(
+        [{"name": n, "password": "pw", "events": [join(0, who)]}
+         for n, who in (("a", ALICE), ("b", BOB), ("c", CAROL))]
+    )  # fmt: skip
+    ids = [fleet.servers[n].pk for n in "abc"]
+    fleet.handle.set_clock(5)
+    claim = services.store.claim_servers(ids, now=at(5), until=at(20))
+    results = services.query_targets(claim.targets, timeout=2, clock=fleet.clock)
+    changes = services.reconcile_results(results, claim.last)
+    answered, failed = services.state_rows(results)
+    # The owner deletes "b" while its poll is in flight: its rows can no longer be written.
+    fleet.servers["b"].delete()
+    errors = services.store.write_poll(
+        token=claim.token, changes=changes, answered=answered, failed=failed
+    )
+    assert list(errors) == [ids[1]]
+    for name, who in (("a", ALICE), ("c", CAROL)):
+        status = LiveStatus.objects.get(server=fleet.servers[name])
+        assert (status.state, status.answered_at, status.lease_token) == ("running", at(5), "")
+        assert [s.steam_id_64 for s in sessions(fleet.servers[name])] == [who]
+        assert LiveStateSnapshot.objects.filter(server=fleet.servers[name]).count() == 1
+    caplog.set_level("WARNING", logger="livestate.services")
+    services.log_trouble(changes, errors)
+    assert f"server {ids[1]}: poll not stored: IntegrityError" in caplog.text
+
+
+def test_it_opens_at_most_64_sessions_a_minute_per_server(polled_fleet, caplog):
+    crowd = [join(0, str(76561198100000000 + i)) for i in range(70)]
+    fleet = polled_fleet([{"name": "s", "password": "pw", "max_players": 100, "events": crowd}])
+    caplog.set_level("WARNING", logger="livestate.services")
+    fleet.poll(5)
+    assert PlayerSession.objects.count() == 64
+    assert f"server {fleet.servers['s'].pk}: 6 new players not recorded" in caplog.text
+    fleet.poll(10)  # 5 s refill 5.3 sessions
+    assert PlayerSession.objects.count() == 69
+    fleet.poll(15)
+    assert PlayerSession.objects.count() == 70
+    # The late ones still join when they were first seen allowed: at poll time - connected.
+    assert {s.joined_at for s in PlayerSession.objects.all()} == {at(0)}

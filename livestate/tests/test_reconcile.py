@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from livestate.reconcile import (
     OpenSession,
     plan_failure,
     plan_success,
+    session_allowance,
 )
 
 pytestmark = pytest.mark.nodb
@@ -118,7 +120,13 @@ def test_it_counts_a_duplicated_row_once():
 
 
 def snapshot(seen: float, **state) -> LastAnswer:
-    fields = {"players": 1, "max_players": 4, "bots": 0, "map": "c1m1_hotel", "hibernating": False}
+    fields: dict[str, Any] = {
+        "players": 1,
+        "max_players": 4,
+        "bots": 0,
+        "map": "c1m1_hotel",
+        "hibernating": False,
+    }
     fields.update(state)
     return LastAnswer(snapshot_id=3, answered_at=at(seen), **fields)
 
@@ -174,3 +182,27 @@ def test_it_closes_stuck_sessions_at_their_last_observation():
         stuck_after=timedelta(seconds=60),
     )
     assert changes.close == [(at(30), 7)]
+
+
+def test_it_opens_no_more_sessions_than_its_budget_and_counts_the_rest():
+    crowd = status(*(player(str(int(ALICE) + i)) for i in range(5)))
+    changes = plan_success(
+        status=crowd, observed_at=at(30), open_sessions=[], last=None, recently_closed={},
+        max_gap=GAP, open_budget=3,
+    )  # fmt: skip
+    assert (len(changes.open), changes.over_budget) == (3, 2)
+
+
+def test_a_reconnect_over_budget_still_closes_the_old_session():
+    changes = plan_success(
+        status=status(player(connected=5)), observed_at=at(300), open_sessions=[session(seen=290)],
+        last=None, recently_closed={}, max_gap=GAP, open_budget=0,
+    )  # fmt: skip
+    assert (changes.close, changes.open, changes.over_budget) == ([(at(290), 7)], [], 1)
+
+
+def test_the_session_budget_refills_at_its_rate_up_to_its_size():
+    spent = LastAnswer(3, at(0), 1, 4, 0, "m", False, session_allowance=0.0)
+    assert session_allowance(spent, at(30), per_minute=64) == pytest.approx(32)
+    assert session_allowance(spent, at(600), per_minute=64) == 64
+    assert session_allowance(None, at(0), per_minute=64) == 64
