@@ -44,6 +44,15 @@ def make_server(owner):
 
 
 @pytest.fixture(autouse=True)
+def _loopback_fleet_allowed(settings):
+    """The fake fleet listens on loopback, which the panel refuses by default (SPEC 13).
+
+    Tests of the refusal itself set OUTBOUND_ALLOWED_NETWORKS back to "".
+    """
+    settings.OUTBOUND_ALLOWED_NETWORKS = "127.0.0.0/8"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashing costs ~0.3 s per user; tests only need a working login."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from left4me.outbound import parse_networks
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -61,6 +63,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: str) -> str:
+    """A comma-separated list of CIDR networks, checked now, returned as written."""
+    raw = os.environ.get(name, default)
+    try:
+        parse_networks(raw)
+    except ValueError as error:
+        raise EnvError(f"{name}: {error}") from None
+    return raw
 
 
 def persistent_secret_key(path: Path) -> str:

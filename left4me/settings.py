@@ -15,7 +15,16 @@ from typing import Any
 import dj_database_url
 from django.utils.csp import CSP
 
-from left4me.env import env_bool, env_float, env_int, env_list, env_str, persistent_secret_key
+from left4me.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    persistent_secret_key,
+)
+from left4me.outbound import DEFAULT_REFUSED
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LEFT4ME_VAR_DIR", str(BASE_DIR / "var")))
@@ -155,6 +164,11 @@ LIVE_STATE_PRUNE_SECONDS = env_int("LIVE_STATE_PRUNE_SECONDS", 3600, minimum=60)
 LIVE_STATE_POLL_CHUNK_SIZE = env_int("LIVE_STATE_POLL_CHUNK_SIZE", 3000, minimum=1)
 STUCK_SESSION_SECONDS = env_int("STUCK_SESSION_SECONDS", 60, minimum=1)
 RCON_AUTH_BACKOFF_SECONDS = env_int("RCON_AUTH_BACKOFF_SECONDS", 600, minimum=1)
+
+# Where the panel may connect for an owner (SPEC 13): refused networks, and
+# allowed ones that override them (the quick start allows its loopback fleet).
+OUTBOUND_REFUSED_NETWORKS = env_networks("OUTBOUND_REFUSED_NETWORKS", DEFAULT_REFUSED)
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS", "")
 
 STEAM_WEB_API_KEY = env_str("STEAM_WEB_API_KEY")
 STEAM_PROFILE_TTL_SECONDS = env_int("STEAM_PROFILE_TTL_SECONDS", 86400, minimum=60)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import redis
 from django.conf import settings
@@ -33,7 +34,8 @@ class CeleryProcesses:
     def __init__(self, *, redis_url: str, log_dir: Path) -> None:
         self.redis_url = redis_url
         self.log_dir = log_dir
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.logs: list[BinaryIO] = []  # one per process, closed in stop()
         redis.Redis.from_url(redis_url).flushdb()
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -45,11 +47,13 @@ class CeleryProcesses:
             CELERY_RESULT_BACKEND=self.redis_url,
             LEFT4ME_VAR_DIR=str(self.log_dir),
             SECRET_KEY=settings.SECRET_KEY,
+            # The fake fleet is on loopback, which the panel refuses by default.
+            OUTBOUND_ALLOWED_NETWORKS=settings.OUTBOUND_ALLOWED_NETWORKS,
         )
         env.update(extra)
         return env
 
-    def start(self, *args: str, name: str, **env: str) -> subprocess.Popen:
+    def start(self, *args: str, name: str, **env: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed in stop)
         cmd = [sys.executable, "-m", "celery", "-A", "left4me", *args]
         proc = subprocess.Popen(  # noqa: S603 (our own interpreter and args)
@@ -59,11 +63,13 @@ class CeleryProcesses:
             stderr=subprocess.STDOUT,
             cwd=settings.BASE_DIR,
         )
-        proc.log_file = log  # type: ignore[attr-defined]
         self.procs.append(proc)
+        self.logs.append(log)
         return proc
 
-    def worker(self, *, queues: str = "default,polling", name: str = "worker", **env: str):
+    def worker(
+        self, *, queues: str = "default,polling", name: str = "worker", **env: str
+    ) -> subprocess.Popen[bytes]:
         proc = self.start(
             "worker",
             "--pool=solo",
@@ -80,14 +86,21 @@ class CeleryProcesses:
         self.wait_for_log(name, "ready", proc=proc)
         return proc
 
-    def beat(self, **env: str):
+    def beat(self, **env: str) -> subprocess.Popen[bytes]:
         schedule = str(self.log_dir / "beat-schedule")
         return self.start("beat", "--loglevel=INFO", "-s", schedule, name="beat", **env)
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
 
-    def wait_for_log(self, name: str, text: str, *, proc=None, timeout: float = 30) -> None:
+    def wait_for_log(
+        self,
+        name: str,
+        text: str,
+        *,
+        proc: subprocess.Popen[bytes] | None = None,
+        timeout: float = 30,
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if text in self.log(name):
@@ -101,11 +114,11 @@ class CeleryProcesses:
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in self.procs:
+        for proc, log in zip(self.procs, self.logs, strict=True):
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            proc.log_file.close()
+            log.close()
         celery_app.close()

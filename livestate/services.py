@@ -21,10 +21,21 @@ from django.conf import settings
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from left4me.rcon import RconAuthError, RconError, RconNetworkError, Status, aquery_status
+from left4me import outbound
+from left4me.outbound import AddressRefused
+from left4me.rcon import (
+    RconAuthError,
+    RconError,
+    RconNetworkError,
+    RconProtocolError,
+    RconStatusError,
+    Status,
+    aquery_status,
+)
 from livestate import limits, reconcile, store
 from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
 from livestate.store import Target
+from servers import addresses
 from servers.models import Server
 
 logger = logging.getLogger(__name__)
@@ -36,8 +47,13 @@ SESSION_OPENS_PER_MINUTE = 64
 State = LiveStatus.State
 
 
-def failure_state(error: RconError) -> str:
+PollError = RconError | AddressRefused
+
+
+def failure_state(error: PollError) -> str:
     """The LiveStatus state a failed query leaves a server in, by the error's kind."""
+    if isinstance(error, AddressRefused):
+        return State.REFUSED
     if isinstance(error, RconAuthError):
         return State.AUTH_FAILED
     if isinstance(error, RconNetworkError):
@@ -45,12 +61,24 @@ def failure_state(error: RconError) -> str:
     return State.ERROR
 
 
+def failure_text(error: PollError) -> str:
+    """What the owner reads: never bytes the peer sent, which would make the poller
+    an oracle for what listens at an address."""
+    if isinstance(error, RconAuthError):
+        return "RCON password rejected"
+    if isinstance(error, RconStatusError):
+        return "sent an invalid status"
+    if isinstance(error, RconProtocolError):
+        return "not an RCON server (something answered, but not with RCON)"
+    return str(error)[:500]  # our own wording: refused, timed out, address not allowed
+
+
 @dataclass(slots=True)
 class PollResult:
     target: Target
     observed_at: datetime
     status: Status | None = None
-    error: RconError | None = None
+    error: PollError | None = None
     session_allowance: float = 0.0  # left after this poll's new sessions
 
     @property
@@ -59,9 +87,7 @@ class PollResult:
 
     @property
     def error_text(self) -> str:
-        if isinstance(self.error, RconAuthError):
-            return "RCON password rejected"
-        return str(self.error)[:500] if self.error else ""
+        return failure_text(self.error) if self.error else ""
 
 
 @dataclass(slots=True)
@@ -138,12 +164,26 @@ def plan_tick(*, now: datetime) -> TickPlan:
 
 
 def query_targets(targets: Sequence[Target], *, timeout: float, clock: Clock) -> list[PollResult]:
-    """Query every target concurrently; each result carries when it was observed."""
+    """Query every target concurrently; each result carries when it was observed.
+
+    Each target's host is resolved and checked against the outbound policy
+    within the same deadline as its query, and the query goes to exactly the
+    address that was checked. Two targets that resolve to one address and
+    port are one target: only the first is queried.
+    """
+    policy = addresses.policy()
+    claimed: dict[tuple[str, int], int] = {}
 
     async def one(target: Target) -> PollResult:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         try:
-            status = await aquery_status(target.host, target.port, target.password, timeout=timeout)
-        except RconError as error:
+            address = await resolve_target(target, policy=policy, timeout=timeout)
+            if claimed.setdefault((address, target.port), target.server_id) != target.server_id:
+                raise AddressRefused(f"{target.host}:{target.port} is another server's address")
+            left = max(0.001, deadline - loop.time())
+            status = await aquery_status(address, target.port, target.password, timeout=left)
+        except (RconError, AddressRefused) as error:
             return PollResult(target, clock(), error=error)
         return PollResult(target, clock(), status=status)
 
@@ -151,6 +191,16 @@ def query_targets(targets: Sequence[Target], *, timeout: float, clock: Clock) ->
         return list(await asyncio.gather(*(one(t) for t in targets)))
 
     return asyncio.run(every()) if targets else []
+
+
+async def resolve_target(target: Target, *, policy: outbound.Policy, timeout: float) -> str:
+    """The checked address to query; a lookup failure is a network error."""
+    try:
+        return await outbound.resolve(target.host, policy=policy, timeout=timeout)
+    except TimeoutError:
+        raise RconNetworkError(f"looking up {target.host} timed out") from None
+    except outbound.InvalidHost:
+        raise RconNetworkError(f"{target.host} does not resolve") from None
 
 
 def reconcile_results(

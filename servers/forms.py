@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from servers.addresses import AddressRefused, InvalidHost, canonical_host, check_address
 from servers.models import Blueprint, Server
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-
-
-def validate_host(value: str) -> str:
-    """Accept an IPv4/IPv6 address or a DNS hostname, nothing else."""
-    value = value.strip()
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        pass
-    labels = value.rstrip(".").split(".")
-    if len(value) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
-        raise ValidationError("Enter an IP address or a hostname such as game.example.org.")
-    return value.lower()
 
 
 class ServerForm(forms.ModelForm):
@@ -56,18 +40,32 @@ class ServerForm(forms.ModelForm):
         return name
 
     def clean_host(self) -> str:
-        return validate_host(self.cleaned_data["host"])
+        """One spelling per target, resolved and checked against the outbound policy."""
+        try:
+            host = canonical_host(self.cleaned_data["host"])
+            self.resolved_address = check_address(host)
+        except InvalidHost as error:
+            raise ValidationError(str(error)) from None
+        except AddressRefused:
+            raise ValidationError(
+                "The panel may not connect to this address (loopback, link-local, multicast "
+                "or reserved). An administrator can allow a network with "
+                "OUTBOUND_ALLOWED_NETWORKS."
+            ) from None
+        return host
 
     def clean(self) -> dict[str, Any]:
         super().clean()  # returns self.cleaned_data, though typed as possibly None
         cleaned = self.cleaned_data
         host, port = cleaned.get("host"), cleaned.get("port")
         if host and port:
-            clash = Server.objects.filter(host=host, port=port).exclude(pk=self.instance.pk)
-            if clash.exists():
+            others = Server.objects.exclude(pk=self.instance.pk).filter(port=port)
+            same = others.filter(host=host) | others.filter(resolved_address=self.resolved_address)
+            if same.exists():
                 self.add_error("port", f"{host}:{port} is already used by another server.")
         return cleaned
 
     def save(self, commit: bool = True) -> Server:
         self.instance.owner = self.owner
+        self.instance.resolved_address = self.resolved_address
         return super().save(commit=commit)

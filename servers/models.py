@@ -68,6 +68,9 @@ class Server(models.Model):
     name = models.CharField(max_length=64)
     host = models.CharField(max_length=253, default="127.0.0.1")
     port = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    # What `host` resolved to when saved, checked against the outbound policy:
+    # one target under two spellings is one target (unique with the port).
+    resolved_address = models.CharField(max_length=45, blank=True, default="", editable=False)
     blueprint = models.ForeignKey(
         Blueprint, on_delete=models.SET_NULL, null=True, blank=True, related_name="servers"
     )
@@ -95,6 +98,11 @@ class Server(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner", "name"], name="server_unique_name_per_owner"),
             models.UniqueConstraint(fields=["host", "port"], name="server_unique_address"),
+            models.UniqueConstraint(
+                fields=["resolved_address", "port"],
+                condition=~models.Q(resolved_address=""),
+                name="server_unique_resolved_address",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from left4me.rcon.aclient import aquery, aquery_status
 from left4me.rcon.client import query, query_status
-from left4me.rcon.errors import RconAuthError, RconError, RconNetworkError, RconProtocolError
+from left4me.rcon.errors import (
+    RconAuthError,
+    RconError,
+    RconNetworkError,
+    RconProtocolError,
+    RconStatusError,
+)
 from left4me.rcon.status import RosterEntry, Status, parse_status
 
 __all__ = [
@@ -16,6 +22,7 @@ __all__ = [
     "RconError",
     "RconNetworkError",
     "RconProtocolError",
+    "RconStatusError",
     "RosterEntry",
     "Status",
     "aquery",

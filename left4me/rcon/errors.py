@@ -23,3 +23,7 @@ class RconNetworkError(RconError):
 
 class RconProtocolError(RconError):
     """Something answered, but not with a valid RCON exchange or `status` reply."""
+
+
+class RconStatusError(RconProtocolError):
+    """The exchange was valid RCON, but the reply is not a `status` we can trust."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from left4me.rcon.errors import RconProtocolError
+from left4me.rcon.errors import RconStatusError
 from left4me.rcon.text import clean
 
 STEAM_ID64_BASE = 76561197960265728
@@ -89,14 +89,14 @@ def parse_row(line: str) -> RosterEntry | None:
     """One client row: a roster entry, None for a non-player, RconError if mangled."""
     match = _ROW.match(line)
     if match is None or len(line) > MAX_LINE:
-        raise RconProtocolError(f"status: unparseable client row: {shorten(line)}")
+        raise RconStatusError(f"status: unparseable client row: {shorten(line)}")
     fields = match["tail"].split()
     steam_id = steam_id_64(fields[0])
     if steam_id is None:
         return None  # BOT, STEAM_ID_PENDING, STEAM_ID_LAN, SourceTV...
     seconds = connected_seconds(fields[1]) if len(fields) > 2 else None
     if seconds is None or not PING.fullmatch(fields[2]):
-        raise RconProtocolError(f"status: unparseable client row: {shorten(line)}")
+        raise RconStatusError(f"status: unparseable client row: {shorten(line)}")
     return RosterEntry(steam_id, clean(match["name"], NAME_LENGTH), seconds, int(fields[2]))
 
 
@@ -105,18 +105,18 @@ def parse_header(text: str) -> tuple[str, int, int, int, bool]:
     players = _PLAYERS.search(text)
     if map_match is None or players is None:
         missing = "map" if map_match is None else "players"
-        raise RconProtocolError(f"status: no {missing} line in reply: {shorten(text)}")
+        raise RconStatusError(f"status: no {missing} line in reply: {shorten(text)}")
     hibernating = "(hibernating)" in players["rest"]
     humans, bots, most = int(players["humans"]), int(players["bots"] or 0), int(players["max"])
     if max(humans, bots, most) > MAX_COUNT:
-        raise RconProtocolError(f"status: a count above {MAX_COUNT}: {shorten(players[0])}")
+        raise RconStatusError(f"status: a count above {MAX_COUNT}: {shorten(players[0])}")
     return clean(map_match[1], MAP_LENGTH), humans, bots, most, hibernating
 
 
 def parse_status(text: str) -> Status:
     """Parse a `status` reply; anything that is not one raises RconError."""
     if not isinstance(text, str):
-        raise RconProtocolError("status: reply is not text")
+        raise RconStatusError("status: reply is not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     map_name, humans, bots, max_players, hibernating = parse_header(text)
     roster = []
@@ -128,5 +128,5 @@ def parse_status(text: str) -> Status:
             roster.append(entry)
     most = min(MAX_COUNT, max(humans, max_players) + ROSTER_SLACK)
     if len(roster) > most:
-        raise RconProtocolError(f"status: {len(roster)} players listed, at most {most} possible")
+        raise RconStatusError(f"status: {len(roster)} players listed, at most {most} possible")
     return Status(map_name, humans, bots, max_players, hibernating, tuple(roster))

@@ -32,3 +32,13 @@ def test_it_falls_back_to_defaults_and_splits_lists(monkeypatch):
     assert env_int("MISSING", 5) == 5
     monkeypatch.setenv("HOSTS", " a.example , b.example ,")
     assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_it_names_a_bad_network_variable(monkeypatch):
+    from left4me.env import env_networks
+
+    monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", "10.0.0.0/8, 999.0.0.0/8")
+    with pytest.raises(EnvError, match=r"OUTBOUND_ALLOWED_NETWORKS: '999\.0\.0\.0/8'"):
+        env_networks("OUTBOUND_ALLOWED_NETWORKS", "")
+    monkeypatch.setenv("OUTBOUND_ALLOWED_NETWORKS", "10.0.0.0/8")
+    assert env_networks("OUTBOUND_ALLOWED_NETWORKS", "") == "10.0.0.0/8"

@@ -299,3 +299,38 @@ def test_it_opens_at_most_64_sessions_a_minute_per_server(polled_fleet, caplog):
     assert PlayerSession.objects.count() == 70
     # The late ones still join when they were first seen allowed: at poll time - connected.
     assert {s.joined_at for s in PlayerSession.objects.all()} == {at(0)}
+
+
+def test_it_never_connects_to_a_refused_address_and_says_so(polled_fleet, settings):
+    fleet = polled_fleet([{"name": "s", "password": "pw"}])
+    settings.OUTBOUND_ALLOWED_NETWORKS = ""  # loopback is refused by default
+    fleet.poll(5)
+    status = LiveStatus.objects.get()
+    assert (status.state, status.error) == (
+        "refused",
+        "127.0.0.1 is not an address the panel may connect to.",
+    )
+    assert fleet.fake("s").queries == 0
+
+
+def test_it_tells_the_owner_not_an_rcon_server_without_the_peers_bytes(polled_fleet):
+    fleet = polled_fleet([{"name": "junk", "password": "pw", "failure": "garbage_size"}])
+    fleet.poll(5)
+    status = LiveStatus.objects.get()
+    assert status.state == "error"
+    assert status.error == "not an RCON server (something answered, but not with RCON)"
+
+
+def test_two_spellings_of_one_address_are_polled_once(polled_fleet):
+    fleet = polled_fleet([{"name": "s", "password": "pw"}])
+    twin = Server.objects.create(
+        owner=fleet.servers["s"].owner, name="twin", host="::ffff:127.0.0.1",
+        port=fleet.servers["s"].port, rcon_password="other", desired_state="running",
+    )  # fmt: skip
+    report = fleet.poll(5)
+    assert sorted((r.target.name, r.state) for r in report.results) == [
+        ("s", "running"),
+        ("twin", "refused"),
+    ]
+    assert fleet.fake("s").auth_failures == 0  # the twin's password was never sent
+    assert "another server's address" in LiveStatus.objects.get(server=twin).error

@@ -35,7 +35,7 @@ def test_it_creates_a_server_with_a_generated_password(client, owner):
         ({"port": "70000"}, "less than or equal to 65535"),
         ({"port": "0"}, "greater than or equal to 1"),
         ({"port": "abc"}, "Enter a whole number"),
-        ({"host": "not a host!"}, "Enter an IP address or a hostname"),
+        ({"host": "not a host!"}, "is not a valid host name"),
         ({"name": ""}, "This field is required"),
         ({"desired_state": "exploded"}, "Select a valid choice"),
     ],

@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 DEMO_USERNAME = "demo"
+LOOPBACK = "127.0.0.0/8"
 
 
 class Command(BaseCommand):
@@ -31,7 +33,9 @@ class Command(BaseCommand):
             "--prepare-only", action="store_true", help="set up and print the login, start nothing"
         )
 
-    def handle(self, *args, port: int, servers: int, no_fleet: bool, prepare_only: bool, **opts):
+    def handle(
+        self, *args: Any, port: int, servers: int, no_fleet: bool, prepare_only: bool, **opts: Any
+    ) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         login = self.ensure_login()
@@ -70,6 +74,9 @@ class Command(BaseCommand):
         procfile = parse_procfile((base / "Procfile").read_text())
         env = dict(os.environ, PORT=str(port), FLEET_SERVERS=str(servers), PYTHONUNBUFFERED="1")
         env.setdefault("FLEET_OWNER", self.fleet_owner())
+        if fleet:
+            # The simulated fleet listens on loopback, which the panel refuses by default.
+            env.setdefault("OUTBOUND_ALLOWED_NETWORKS", LOOPBACK)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         manager = Manager()
         for name, command in procfile.processes.items():

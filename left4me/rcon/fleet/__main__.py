@@ -22,6 +22,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--base-port", type=int, default=0, help="first port (default: ephemeral)")
     parser.add_argument("--refused-ratio", type=float, default=0.0)
     parser.add_argument("--blackhole-ratio", type=float, default=0.0)
+    parser.add_argument(
+        "--hostile", type=int, default=0, metavar="N",
+        help="N servers attack the panel, each hostile mode in turn (ratios apply to the rest)",
+    )  # fmt: skip
     parser.add_argument("--horizon", type=float, default=86400.0, help="seconds of scripted churn")
     parser.add_argument("--truth-out", type=Path, help="write the ground truth here on exit")
     parser.add_argument("--servers-out", type=Path, help="write name/port/password JSON here")
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
             refused_ratio=args.refused_ratio,
             blackhole_ratio=args.blackhole_ratio,
+            hostile=args.hostile,
             horizon=args.horizon,
         )
     started = asyncio.Event()

@@ -5,6 +5,8 @@ JSON format (times in seconds of the fleet clock):
     {"servers": [{
         "name": "coop-1", "password": "secret", "map": "c1m1_hotel",
         "max_players": 4, "failure": "",            # or refused, blackhole, slow, ...
+                                                    # or a hostile mode (server.HOSTILE_MODES)
+        "slow_seconds": 3.0, "flood_players": 5000,  # for "slow" and "flood_roster"
         "steam3_ids": false, "honest_bot_count": false,
         "events": [
             {"at": 10, "kind": "join", "steam_id_64": "76561197960287930", "name": "Alice",
@@ -24,7 +26,7 @@ import random
 import secrets
 from pathlib import Path
 
-from left4me.rcon.fleet.server import FakeServer
+from left4me.rcon.fleet.server import HOSTILE_MODES, FakeServer
 from left4me.rcon.fleet.timeline import Event, Timeline
 from left4me.rcon.status import STEAM_ID64_BASE
 
@@ -48,6 +50,7 @@ def server_from_dict(data: dict) -> FakeServer:
         max_players=int(data.get("max_players", 4)),
         failure=data.get("failure", ""),
         slow_seconds=float(data.get("slow_seconds", 3.0)),
+        flood_players=int(data.get("flood_players", 5000)),
         steam3_ids=bool(data.get("steam3_ids", False)),
         honest_bot_count=bool(data.get("honest_bot_count", False)),
     )
@@ -85,15 +88,20 @@ def churn_events(
 
 def random_fleet(
     count: int, *, seed: int = 1, refused_ratio: float = 0.0, blackhole_ratio: float = 0.0,
-    horizon: float = 86400.0, churn: bool = True, prefix: str = "sim",
+    hostile: int = 0, horizon: float = 86400.0, churn: bool = True, prefix: str = "sim",
 ) -> list[FakeServer]:  # fmt: skip
-    """`count` servers with churn; the given shares of them refuse or black-hole."""
+    """`count` servers with churn: `hostile` of them attack the panel (the hostile
+    modes in turn), and the given shares of the others refuse or black-hole."""
+    if not 0 <= hostile <= count:
+        raise ValueError(f"hostile must be between 0 and {count}, got {hostile}")
     rng = random.Random(seed)
-    refused = round(count * refused_ratio)
-    blackholed = round(count * blackhole_ratio)
-    broken = rng.sample(range(count), refused + blackholed)  # spread through the fleet
+    refused = round((count - hostile) * refused_ratio)
+    blackholed = round((count - hostile) * blackhole_ratio)
+    broken = rng.sample(range(count), refused + blackholed + hostile)  # spread through the fleet
     failures = dict.fromkeys(broken[:refused], "refused")
-    failures |= dict.fromkeys(broken[refused:], "blackhole")
+    failures |= dict.fromkeys(broken[refused : refused + blackholed], "blackhole")
+    attackers = broken[refused + blackholed :]
+    failures |= {i: HOSTILE_MODES[n % len(HOSTILE_MODES)] for n, i in enumerate(attackers)}
     servers = []
     for index in range(count):
         failure = failures.get(index, "")

@@ -6,6 +6,22 @@ split over several packets; the mirrored end marker followed by the
 `0 bots` header, no-space bot rows, rows without `adr`, and an `rcon from`
 log line after `#end`. Failure modes: refused, blackhole, slow,
 wrong_password, garbage_size, split, byte_at_a_time.
+
+Hostile modes play what an attacker's "game server" would send the panel
+(SPEC section 13); each is deterministic, so a test can say what it expects:
+- huge_counts: a header claiming 40000 humans.
+- nul_text: NUL and control characters in the map and in players' names.
+- bidi_names: names with bidi overrides (U+202E) and zero-width characters.
+- long_map: a 200-character map name, the same on every poll.
+- flood_roster: `flood_players` rows with SteamIDs new on every query, under
+  a header that admits that many humans (even queries) or says the server is
+  full at max_players (odd queries); past 255 rows both are invalid.
+- new_ids: a full, plausible roster (header consistent) whose SteamIDs are
+  all new on every query: it parses, and abuses sessions and Steam lookups.
+- not_rcon: sends an HTTP or AMQP greeting as soon as a client connects
+  (alternating), then closes its side.
+- huge_reply: a valid-looking `status` padded past 1.5 MiB: a client that
+  does not cap replies allocates it all.
 """
 
 from __future__ import annotations
@@ -13,12 +29,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import zlib
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from left4me.rcon.errors import RconError
-from left4me.rcon.fleet.timeline import Timeline
+from left4me.rcon.fleet.timeline import Player, Timeline
 from left4me.rcon.packets import (
     MAX_BODY,
     SERVERDATA_AUTH,
@@ -30,11 +48,26 @@ from left4me.rcon.packets import (
 )
 from left4me.rcon.status import STEAM_ID64_BASE
 
+HOSTILE_MODES = (
+    "huge_counts", "nul_text", "bidi_names", "long_map", "flood_roster", "new_ids", "not_rcon",
+    "huge_reply",
+)  # fmt: skip
 FAILURE_MODES = {
-    "", "refused", "blackhole", "slow", "wrong_password", "garbage_size", "split", "byte_at_a_time"
+    "", "refused", "blackhole", "slow", "wrong_password", "garbage_size", "split", "byte_at_a_time",
+    *HOSTILE_MODES,
 }  # fmt: skip
 TRAILER = b"\x00\x01\x00\x00"
 SPLIT_BODY = 64
+
+HUGE_COUNT = 40000
+NUL_MAP = "c1m1\x00_hotel\x1b[31m\x07"
+NUL_NAMES = ("Zoey\x00Admin", "\x1b[31mRED\x1b[0m", "bell\x07back\x08del\x7f", "tab\there\x00")
+BIDI_NAMES = ("\u202eexe.tsil", "ad\u200bmin", "\u2066Zoey\u2069\u200d", "\ufeffNick\u200e\u2060")
+LONG_MAP = ("c2m1_highway_" * 16)[:200]
+NOT_RCON_GREETINGS = (b"HTTP/1.1 400 Bad Request\r\n\r\n", b"AMQP\x00\x00\x09\x01")
+NOT_RCON_LINGER = 10.0  # seconds not_rcon waits for the client to hang up first
+HUGE_REPLY_BYTES = 3 << 19  # 1.5 MiB, over the client's 1 MiB cap
+HOSTILE_ACCOUNTS = 1 << 31  # made-up SteamIDs live above every real account
 
 
 @dataclass(slots=True)
@@ -46,6 +79,7 @@ class FakeServer:
     bots: tuple[str, ...] = ("Coach", "Ellis", "Nick", "Rochelle")
     failure: str = ""
     slow_seconds: float = 3.0
+    flood_players: int = 5000  # roster rows of flood_roster
     steam3_ids: bool = False  # print [U:1:W] instead of STEAM_1:Y:Z
     honest_bot_count: bool = False  # L4D2 usually says "0 bots" while listing bots
     port: int = 0
@@ -75,9 +109,47 @@ def clock_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def render_status(server: FakeServer, now: float) -> str:
-    tl = server.timeline
+def hostile_id(server: FakeServer, n: int) -> str:
+    """The n-th SteamID64 this hostile server makes up (a range of its own per name)."""
+    slot = zlib.crc32(server.name.encode()) % 2048
+    return str(STEAM_ID64_BASE + HOSTILE_ACCOUNTS + (slot * (1 << 20) + n) % HOSTILE_ACCOUNTS)
+
+
+def made_up(server: FakeServer, names: list[str], first_id: int, now: float) -> list[Player]:
+    """Players who exist only in this reply, on for a minute, SteamIDs from `first_id` on."""
+    return [
+        Player(hostile_id(server, first_id + i), name, 40 + i % 100, now - 60)
+        for i, name in enumerate(names)
+    ]
+
+
+def shown(server: FakeServer, now: float) -> tuple[str, list[Player], int]:
+    """The map, the human rows and the header's human count one `status` shows."""
+    tl, q, most = server.timeline, server.queries, server.max_players
     humans = list(tl.players.values())
+    match server.failure:
+        case "huge_counts":
+            return tl.map, humans, HUGE_COUNT
+        case "nul_text":
+            humans = made_up(server, list(NUL_NAMES), 0, now)
+            return NUL_MAP, humans, len(humans)
+        case "bidi_names":
+            humans = made_up(server, list(BIDI_NAMES), 0, now)
+            return tl.map, humans, len(humans)
+        case "long_map":
+            return LONG_MAP, humans, len(humans)
+        case "flood_roster":
+            count = server.flood_players
+            humans = made_up(server, [f"flood{i}" for i in range(count)], q * count, now)
+            return tl.map, humans, count if q % 2 == 0 else most
+        case "new_ids":
+            humans = made_up(server, [f"new{i}" for i in range(most)], q * most, now)
+            return tl.map, humans, most
+    return tl.map, humans, len(humans)
+
+
+def render_status(server: FakeServer, now: float) -> str:
+    map_name, humans, header_humans = shown(server, now)
     hibernating = not humans
     bots = [] if hibernating else list(server.bots[: max(0, server.max_players - len(humans))])
     header_bots = len(bots) if server.honest_bot_count else 0
@@ -87,8 +159,8 @@ def render_status(server: FakeServer, now: float) -> str:
         f"udp/ip  : 127.0.0.1:{server.port} [ public 203.0.113.7:{server.port} ]",
         "os      :  Linux Dedicated",
         "type    :  community dedicated",
-        f"map     : {tl.map}",
-        f"players : {len(humans)} humans, {header_bots} bots ({server.max_players} max) "
+        f"map     : {map_name}",
+        f"players : {header_humans} humans, {header_bots} bots ({server.max_players} max) "
         f"({'hibernating' if hibernating else 'not hibernating'}) (reserved 186000000c2b2ee)",
         "",
         "# userid name uniqueid connected ping loss state rate adr",
@@ -113,7 +185,14 @@ def render_status(server: FakeServer, now: float) -> str:
     lines.append("#end")
     stamp = datetime.now(UTC).strftime("%m/%d/%Y - %H:%M:%S")
     lines.append(f'L {stamp}: rcon from "127.0.0.1:50000": command "status"')
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text + console_spam(HUGE_REPLY_BYTES) if server.failure == "huge_reply" else text
+
+
+def console_spam(size: int) -> str:
+    """At least `size` bytes of log lines, as a flooded console would print after a reply."""
+    line = f'L 01/01/2000 - 00:00:00: "spam<2><STEAM_1:0:1><>" say "{"A" * 960}"\n'
+    return line * (size // len(line) + 1)
 
 
 def reply_for(server: FakeServer, command: str, now: float) -> str:
@@ -163,6 +242,9 @@ class Connection:
         if mode == "blackhole":
             await reader.read()  # hold the connection, answer nothing
             return
+        if mode == "not_rcon":
+            await self.greet_wrongly(reader, writer)
+            return
         decoder = PacketDecoder()
         while data := await reader.read(4096):
             if mode == "garbage_size":
@@ -204,6 +286,20 @@ class Connection:
         return encode(request_id, SERVERDATA_RESPONSE_VALUE) + encode(
             request_id, SERVERDATA_RESPONSE_VALUE, TRAILER
         )
+
+    async def greet_wrongly(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Another protocol's greeting, then EOF. The client hangs up first: a reset
+        from our side could overtake the greeting and turn its error into a network one."""
+        greeting = NOT_RCON_GREETINGS[self.server.queries % len(NOT_RCON_GREETINGS)]
+        self.server.queries += 1
+        writer.write(greeting)
+        writer.write_eof()
+        with suppress(TimeoutError):
+            async with asyncio.timeout(NOT_RCON_LINGER):
+                while await reader.read(4096):
+                    pass
 
     async def send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         if self.server.failure != "byte_at_a_time":
