@@ -137,10 +137,10 @@ class LiveStatus(models.Model):
         blank=True,
         related_name="+",
     )
-    # Auth back-off: srcds bans an IP after repeated wrong passwords, so a
-    # rejected password is not tried again until it changes or the back-off ends.
+    # Auth back-off: srcds bans an IP after repeated wrong passwords, so after a
+    # rejected login the server is not tried again until the back-off ends
+    # (a password rotation does not end it: SPEC 13).
     auth_failed_at = models.DateTimeField(null=True, blank=True)
-    auth_failed_fingerprint = models.CharField(max_length=16, blank=True, default="")
     # New sessions this server may still open (a token bucket refilled at
     # SESSION_OPENS_PER_MINUTE): a hostile roster cannot flood the history.
     session_allowance = models.FloatField(default=64)

@@ -10,7 +10,6 @@ transaction with a handful of batched statements.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from left4me import outbound
@@ -121,39 +120,21 @@ class TickPlan:
     abandoned_closed: int  # stuck sessions of unpolled servers closed now
 
 
-def password_fingerprint(password: str) -> str:
-    """Identifies which password failed without storing anything reusable."""
-    return hashlib.sha256(password.encode()).hexdigest()[:16]
-
-
 def select_targets(*, now: datetime) -> tuple[list[int], int]:
     """Servers meant to run with a password, minus those in auth back-off.
 
+    After a rejected login a server waits out RCON_AUTH_BACKOFF_SECONDS even
+    if its password is rotated meanwhile: otherwise rotating in a loop would
+    send srcds a wrong password every tick and get the panel's IP banned.
     Returns their ids and how many the back-off held back.
     """
     backoff_start = now - timedelta(seconds=settings.RCON_AUTH_BACKOFF_SECONDS)
-    rows = (
-        Server.objects.filter(desired_state=Server.DesiredState.RUNNING)
-        .exclude(rcon_password="")
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "rcon_password",
-            "live_status__auth_failed_at",
-            "live_status__auth_failed_fingerprint",
-        )
+    servers = Server.objects.filter(desired_state=Server.DesiredState.RUNNING).exclude(
+        rcon_password=""
     )
-    ids, held = [], 0
-    for pk, password, failed_at, fingerprint in rows:
-        if (
-            failed_at
-            and failed_at > backoff_start
-            and fingerprint == password_fingerprint(password)
-        ):
-            held += 1
-        else:
-            ids.append(pk)
-    return ids, held
+    in_backoff = Q(live_status__auth_failed_at__gt=backoff_start)
+    ids = list(servers.exclude(in_backoff).order_by("pk").values_list("pk", flat=True))
+    return ids, servers.filter(in_backoff).count()
 
 
 def plan_tick(*, now: datetime) -> TickPlan:
@@ -268,7 +249,6 @@ def state_rows(results: Sequence[PollResult]) -> tuple[list[store.Answered], lis
                 r.observed_at,
                 r.error_text,
                 r.observed_at if auth_failed else None,
-                password_fingerprint(r.target.password) if auth_failed else "",
                 sid,
             )
         )

@@ -165,7 +165,6 @@ class Failed(NamedTuple):
     polled_at: datetime
     error: str
     auth_failed_at: datetime | None
-    auth_failed_fingerprint: str
     server_id: int
 
 
@@ -196,12 +195,12 @@ ANSWERED = (
     f"UPDATE {STATUS} SET state = %s, polled_at = %s, answered_at = %s, "  # noqa: S608
     "players = %s, max_players = %s, bots = %s, map = %s, hibernating = %s, "
     "session_allowance = %s, error = '', "
-    "auth_failed_at = NULL, auth_failed_fingerprint = '', snapshot_id = %s, "
+    "auth_failed_at = NULL, snapshot_id = %s, "
     "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
 )
 FAILED = (
     f"UPDATE {STATUS} SET state = %s, polled_at = %s, error = %s, "  # noqa: S608
-    "auth_failed_at = %s, auth_failed_fingerprint = %s, "
+    "auth_failed_at = %s, "
     "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
 )
 

@@ -42,7 +42,11 @@ class ServerAdmin(admin.ModelAdmin):
     def rotate_passwords(self, request: HttpRequest, queryset: QuerySet[Server]) -> None:
         count = 0
         for server in queryset:
-            services.rotate_rcon_password(server=server)
+            try:
+                services.rotate_rcon_password(server=server)
+            except services.RotationLimited as limited:
+                self.message_user(request, f"{server.name}: {limited}", messages.WARNING)
+                continue
             count += 1
         self.message_user(
             request,

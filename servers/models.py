@@ -118,3 +118,16 @@ class Server(models.Model):
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+class PasswordRotation(models.Model):
+    """When a server's RCON password was rotated: rotations are rate-limited."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="rotations")
+    rotated_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["server", "rotated_at"], name="rotation_server_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.server_id} at {self.rotated_at:%Y-%m-%d %H:%M:%S}"

@@ -84,7 +84,15 @@ def server_cfg(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def rotate_password(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     server = managed_server(request, pk)
-    services.rotate_rcon_password(server=server)
+    try:
+        services.rotate_rcon_password(server=server)
+    except services.RotationLimited as limited:
+        if request.htmx:
+            # 200: htmx swaps only successful responses, and the message is the point.
+            context = {"server": server, "message": str(limited), "error": True}
+            return render(request, "servers/_rotated.html", context)
+        messages.error(request, str(limited))
+        return redirect(server)
     text = "RCON password rotated. Download the new server.cfg and reload it on the server."
     if request.htmx:
         return render(request, "servers/_rotated.html", {"server": server, "message": text})

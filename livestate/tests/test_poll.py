@@ -176,11 +176,14 @@ def test_it_tries_a_wrong_password_once_per_back_off_window(polled_fleet):
     assert fleet.fake("s").auth_failures == 2
 
 
-def test_it_retries_at_once_after_the_password_changes(polled_fleet):
+def test_a_rotation_does_not_cut_the_back_off_short(polled_fleet):
     fleet = polled_fleet([{"name": "s", "password": "pw", "failure": "wrong_password"}])
     fleet.poll(0)
-    rotate_rcon_password(server=Server.objects.get())
-    fleet.poll(5)
+    for t in (5, 10, 15):  # rotating in a loop must not buy a login attempt a tick
+        rotate_rcon_password(server=Server.objects.get())
+        fleet.poll(t)
+    assert fleet.fake("s").auth_failures == 1
+    fleet.poll(601)
     assert fleet.fake("s").auth_failures == 2
 
 

@@ -94,3 +94,13 @@ def test_it_registers_a_simulated_fleet_for_a_user(owner):
 def test_it_rejects_bad_simulation_arguments(args, message):
     with pytest.raises(CommandError, match=message):
         run("simulate_servers", *args)
+
+
+def test_it_refuses_a_sixth_rotation_within_ten_minutes(make_server):
+    server = make_server(name="coop")
+    for _ in range(5):
+        run("rotate_rcon_password", "coop")
+    server.refresh_from_db()
+    with pytest.raises(CommandError, match="rotated 5 times in the last 10 minutes"):
+        run("rotate_rcon_password", "coop")
+    assert Server.objects.get(pk=server.pk).rcon_password == server.rcon_password

@@ -136,3 +136,14 @@ def test_it_never_shows_the_password_on_pages(client, owner, make_server, caplog
     for url in urls:
         assert server.rcon_password not in client.get(url).content.decode(), url
     assert server.rcon_password not in caplog.text
+
+
+def test_it_tells_the_owner_when_rotations_are_rate_limited(client, owner, make_server):
+    server = make_server()
+    client.force_login(owner)
+    url = reverse("servers:rotate_password", args=[server.pk])
+    for _ in range(5):
+        client.post(url, headers={"HX-Request": "true"})
+    page = client.post(url, headers={"HX-Request": "true"}).content.decode()
+    assert "rotated 5 times in the last 10 minutes" in page
+    assert 'class="message error"' in page

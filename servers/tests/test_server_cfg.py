@@ -58,3 +58,23 @@ def test_it_rotates_to_a_new_stored_password(make_server):
     server.refresh_from_db()
     assert server.rcon_password != old
     assert len(server.rcon_password) >= 32
+
+
+def test_it_rotates_at_most_five_times_in_ten_minutes(make_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from servers.services import RotationLimited
+
+    server = make_server()
+    start = timezone.now()
+    for minute in range(5):
+        rotate_rcon_password(server=server, now=start + timedelta(minutes=minute))
+    password = server.rcon_password
+    with pytest.raises(RotationLimited, match="5 times in the last 10 minutes") as limited:
+        rotate_rcon_password(server=server, now=start + timedelta(minutes=9))
+    assert limited.value.retry_at == start + timedelta(minutes=10)
+    server.refresh_from_db()
+    assert server.rcon_password == password  # the refused rotation changed nothing
+    rotate_rcon_password(server=server, now=start + timedelta(minutes=10, seconds=1))

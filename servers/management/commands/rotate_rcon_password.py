@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from servers import services
 from servers.management.lookup import find_server
@@ -18,7 +18,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, server: str, **options: Any) -> None:
         target = find_server(server)
-        services.rotate_rcon_password(server=target)
+        try:
+            services.rotate_rcon_password(server=target)
+        except services.RotationLimited as limited:
+            raise CommandError(str(limited)) from None
         self.stdout.write(
             f"Rotated the RCON password of {target.name} ({target.address}). "
             "Download its server.cfg from the server page and reload it on the game server."
