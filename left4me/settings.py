@@ -195,6 +195,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": LIVE_STATE_PRUNE_SECONDS,
         "options": {"expires": LIVE_STATE_PRUNE_SECONDS},
     },
+    "hourly-prune-steam-profiles": {
+        "task": "steamprofiles.prune",
+        "schedule": LIVE_STATE_PRUNE_SECONDS,
+        "options": {"expires": LIVE_STATE_PRUNE_SECONDS},
+    },
     "every-5s-enrich-steam-profiles": {
         "task": "steamprofiles.enrich",
         "schedule": STEAM_ENRICH_SECONDS,

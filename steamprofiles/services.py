@@ -9,9 +9,11 @@ after a failed call nobody calls Steam until it expires.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 
 from django.conf import settings
 from django.core.cache import cache
@@ -119,11 +121,42 @@ def due_steam_ids(*, now: datetime, all_known: bool = False) -> list[str]:
         seen = PlayerSession.objects.order_by().values_list("steam_id_64", flat=True).distinct()
         cached = SteamProfile.objects.order_by().values_list("pk", flat=True)
         ids = set(seen) | set(cached)
-    else:
-        fresh = SteamProfile.objects.fresh(now).filter(pk=OuterRef("steam_id_64"))
-        playing = PlayerSession.objects.open().filter(~Exists(fresh))
-        ids = set(playing.order_by().values_list("steam_id_64", flat=True).distinct())
-    return sorted(i for i in ids if steam_api.is_steam_id(i))
+        return sorted(i for i in ids if steam_api.is_steam_id(i))
+    fresh = SteamProfile.objects.fresh(now).filter(pk=OuterRef("steam_id_64"))
+    playing = PlayerSession.objects.open().filter(~Exists(fresh))
+    pairs = playing.order_by().values_list("server_id", "steam_id_64").distinct()
+    return fair_order(p for p in pairs if steam_api.is_steam_id(p[1]))
+
+
+def fair_order(pairs: Iterable[tuple[int, str]]) -> list[str]:
+    """SteamIDs taken from each server in turn (SPEC 13: Steam lookups shared fairly).
+
+    Calls take IDs from the front, so a server listing thousands of players
+    gets one slot per round like every other server with due IDs, never the
+    whole call while the others wait.
+    """
+    by_server: dict[int, list[str]] = defaultdict(list)
+    for server_id, steam_id in pairs:
+        by_server[server_id].append(steam_id)
+    queues = [sorted(ids) for _, ids in sorted(by_server.items())]
+    ordered: dict[str, None] = {}  # insertion-ordered set: a player on two servers once
+    for round_ in zip_longest(*queues):
+        ordered.update((steam_id, None) for steam_id in round_ if steam_id is not None)
+    return list(ordered)
+
+
+def prune_profiles(*, batch_size: int = 5000) -> int:
+    """Delete cached profiles no session references any more, in bounded batches.
+
+    Retention deletes old sessions; their players' profiles go with them.
+    """
+    unused = SteamProfile.objects.filter(
+        ~Exists(PlayerSession.objects.filter(steam_id_64=OuterRef("pk")))
+    )
+    total = 0
+    while ids := list(unused.values_list("pk", flat=True)[:batch_size]):
+        total += SteamProfile.objects.filter(pk__in=ids).delete()[0]
+    return total
 
 
 def top_up_ids(*, due: Sequence[str], now: datetime) -> list[str]:

@@ -41,3 +41,22 @@ def enrich() -> None:
         )  # fmt: skip
     elif report.problem:
         logger.debug("enrich made no call: %s", report.problem)
+
+
+PRUNE_TIME_LIMIT = 30 * 60
+
+
+@shared_task(
+    name="steamprofiles.prune",
+    ignore_result=True,
+    soft_time_limit=PRUNE_TIME_LIMIT - 60,
+    time_limit=PRUNE_TIME_LIMIT,
+)
+def prune() -> None:
+    """Delete cached profiles that no session (after retention) references."""
+    with single_flight("steamprofiles:prune", ttl=PRUNE_TIME_LIMIT) as acquired:
+        if not acquired:
+            logger.info("profile prune skipped: another prune is running")
+            return
+        deleted = services.prune_profiles()
+    logger.info("pruned %d Steam profiles no session references", deleted)

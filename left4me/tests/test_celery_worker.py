@@ -14,6 +14,7 @@ pytestmark = pytest.mark.celery_worker
 
 
 STABLE_NAMES = {
+    "steamprofiles.prune",
     "left4me.ping", "livestate.poll", "livestate.poll_chunk", "livestate.prune",
     "steamprofiles.enrich",
 }  # fmt: skip

@@ -309,3 +309,31 @@ def test_it_tops_up_only_free_slots(steam, server, ttl):
     cached(ALICE, age=ttl * 0.9, persona_name="ageing")
     report = services.enrich_steam_profiles()
     assert ([len(c) for c in steam.calls], report.topped_up) == ([100], 0)
+
+
+def test_one_server_with_a_huge_roster_cannot_take_a_call_from_the_others(steam, make_server):
+    flood, quiet = make_server(), make_server()
+    for n in range(1000, 1250):  # 250 players with fresh IDs on one server
+        session(flood, n)
+    session(quiet, 5000)  # sorts after every flood ID: a plain sorted list leaves it out
+    services.enrich_steam_profiles(max_calls=1)
+    [first_call] = steam.calls
+    assert steam_id(5000) in first_call  # the quiet server's player went in the first call
+    assert len(first_call) == 100
+
+
+def test_it_shares_each_call_round_robin_among_servers():
+    pairs = [(1, f"1{n:02}") for n in range(5)] + [(2, "201"), (2, "202"), (3, "301")]
+    assert services.fair_order(pairs) == ["100", "201", "301", "101", "202", "102", "103", "104"]
+    assert services.fair_order([(1, "x"), (2, "x")]) == ["x"]  # one player on two servers
+
+
+def test_it_prunes_profiles_no_session_references(server):
+    now = timezone.now()
+    kept = session(server, 1)
+    SteamProfile.objects.bulk_create(
+        SteamProfile(steam_id_64=steam_id(n), persona_name=f"p{n}", fetched_at=now)
+        for n in (1, 2, 3)
+    )
+    assert services.prune_profiles(batch_size=1) == 2
+    assert list(SteamProfile.objects.values_list("pk", flat=True)) == [kept.steam_id_64]
