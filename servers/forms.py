@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from left4me.rcon.text import clean
 from servers.addresses import AddressRefused, InvalidHost, canonical_host, check_address
 from servers.models import Blueprint, Server
 
@@ -31,7 +32,7 @@ class ServerForm(forms.ModelForm):
         self.fields["port"].widget.attrs.update(min=1, max=65535)
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        name = clean(self.cleaned_data["name"], 64).strip()  # no control or bidi characters
         if not name:
             raise ValidationError("Give the server a name.")
         clash = Server.objects.filter(owner=self.owner, name__iexact=name)

@@ -104,3 +104,21 @@ def test_it_refuses_a_sixth_rotation_within_ten_minutes(make_server):
     with pytest.raises(CommandError, match="rotated 5 times in the last 10 minutes"):
         run("rotate_rcon_password", "coop")
     assert Server.objects.get(pk=server.pk).rcon_password == server.rcon_password
+
+
+def test_it_keeps_terminal_escapes_out_of_rcon_output(owner):
+    hostile = server_from_dict({"name": "s", "password": "pw", "failure": "nul_text"})
+    with running_fleet([hostile]) as fleet:
+        Server.objects.create(
+            owner=owner, name="evil", port=fleet.servers[0].port, rcon_password="pw"
+        )
+        out = run("rcon", "evil", "status")
+    assert "map" in out
+    assert "\x1b" not in out
+    assert "\x00" not in out
+
+
+def test_it_refuses_to_connect_where_the_poller_may_not(live_server_row, settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ""
+    with pytest.raises(CommandError, match="not an address the panel may connect to"):
+        run("rcon", "coop", "status")

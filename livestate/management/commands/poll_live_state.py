@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from left4me.rcon.text import clean
 from livestate import services
 from servers.models import Server
 
@@ -60,7 +61,8 @@ class Command(BaseCommand):
             else:
                 detail = r.error_text
             address = f"{t.host}:{t.port}"
-            self.stdout.write(row.format(t.server_id, t.name[:24], address, r.state, detail))
+            name = clean(t.name, 24)  # an owner's text: no terminal escapes
+            self.stdout.write(row.format(t.server_id, name, address, r.state, clean(detail, 200)))
         busy = f", held by an earlier poll {report.busy}" if report.busy else ""
         self.stdout.write(
             f"polled {report.polled}, failed {report.failed}, in auth back-off "

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from left4me.rcon import RconError, query
+from left4me.rcon.text import clean, printable
+from servers.addresses import AddressRefused, InvalidHost, check_address
 from servers.management.lookup import find_server
 
 
@@ -32,10 +34,14 @@ class Command(BaseCommand):
             raise CommandError(f"server {target.name!r} has no RCON password; rotate one first")
         if timeout <= 0:
             raise CommandError("--timeout must be positive")
+        name = clean(target.name, 64)
         try:
+            # The same outbound policy as the poller: never connect where it may not.
+            address = check_address(target.host)
             reply = query(
-                target.host, target.port, target.rcon_password, " ".join(command), timeout=timeout
+                address, target.port, target.rcon_password, " ".join(command), timeout=timeout
             )
-        except RconError as error:
-            raise CommandError(f"{target.name} ({target.address}): {error}") from None
-        self.stdout.write(reply.rstrip("\n"))
+        except (RconError, InvalidHost, AddressRefused) as error:
+            raise CommandError(f"{name} ({target.address}): {printable(str(error))}") from None
+        # The reply is whatever the server sent: no terminal escapes reach the screen.
+        self.stdout.write(printable(reply.rstrip("\n")))
