@@ -16,17 +16,25 @@ import random
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._django import machine, setup_django
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from livestate.models import LiveStateSnapshot
+    from servers.models import Server
 
 SERVERS, SESSIONS, PLAYERS, REPEAT = 1000, 1_000_000, 50_000, 30
 BASE = 76561198000000000
 
 
-def snapshot(server, seen, *, players: int, map: str):
+def snapshot(server: Server, seen: datetime, *, players: int, map: str) -> LiveStateSnapshot:
     from livestate.models import LiveStateSnapshot
 
     return LiveStateSnapshot(
@@ -35,7 +43,7 @@ def snapshot(server, seen, *, players: int, map: str):
     )  # fmt: skip
 
 
-def build_servers(owner) -> list:
+def build_servers(owner: User) -> list[Server]:
     from django.utils import timezone
 
     from livestate.models import LiveStateSnapshot, LiveStatus
@@ -60,7 +68,7 @@ def build_servers(owner) -> list:
     return servers
 
 
-def build_history(server, sessions: int) -> None:
+def build_history(server: Server, sessions: int) -> None:
     """1,000,000 closed sessions over 30 days, a few open ones, a week of snapshots."""
     from django.db import connection, transaction
     from django.utils import timezone
@@ -104,7 +112,7 @@ def build_history(server, sessions: int) -> None:
             cursor.execute("ANALYZE")
 
 
-def measure(client, url: str) -> tuple[float, int]:
+def measure(client: Client, url: str) -> tuple[float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -17,6 +17,7 @@ import asyncio
 import struct
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,7 +58,9 @@ async def ours(port: int, password: str) -> None:
     assert isinstance(status, Status)
 
 
-async def rate(servers: list[dict], one, seconds: float) -> float:
+async def rate(
+    servers: list[dict], one: Callable[[int, str], Awaitable[None]], seconds: float
+) -> float:
     """Queries per second: rounds of one query per server, all at once."""
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:

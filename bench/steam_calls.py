@@ -23,9 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._django import machine, setup_django
+
+if TYPE_CHECKING:
+    from steamprofiles.tests.fake_steam import FakeSteam
 
 PLAYERS, PRIVATE, DAYS, TICK = 200, 20, 2, 5
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -55,7 +59,7 @@ def plan_visits(rng: random.Random, steam_ids: list[str]) -> list[tuple[float, f
     return sorted(rows)
 
 
-def install_fake_steam(steam_ids: list[str]):
+def install_fake_steam(steam_ids: list[str]) -> FakeSteam:
     """Every call through a counting fake; the first PRIVATE IDs never resolve."""
     from steamprofiles import steam_api
     from steamprofiles.tests.fake_steam import FakeSteam
@@ -102,7 +106,9 @@ class Server:
                 del self.open[steam_id]
 
 
-def arrive(server: Server, visit, tick: float, now: datetime, tally: Tally) -> None:
+def arrive(
+    server: Server, visit: tuple[float, float, str], tick: float, now: datetime, tally: Tally
+) -> None:
     from steamprofiles.models import SteamProfile
 
     _join, leave, steam_id = visit
@@ -115,7 +121,7 @@ def arrive(server: Server, visit, tick: float, now: datetime, tally: Tally) -> N
         tally.misses[day] += 1
 
 
-def simulate(steam_ids: list[str], fake) -> Tally:
+def simulate(steam_ids: list[str], fake: FakeSteam) -> Tally:
     from steamprofiles import services, tasks
 
     plan, cursor, tally = plan_visits(random.Random(7), steam_ids), 0, Tally()

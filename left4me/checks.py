@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
 
 @checks.register(checks.Tags.compatibility)
-def check_poll_timing(app_configs, **kwargs) -> list[checks.CheckMessage]:
+def check_poll_timing(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     if settings.LIVE_STATE_QUERY_TIMEOUT_SECONDS >= settings.LIVE_STATE_POLL_SECONDS:
         return [
             checks.Error(
@@ -20,7 +26,9 @@ def check_poll_timing(app_configs, **kwargs) -> list[checks.CheckMessage]:
 
 
 @checks.register(checks.Tags.compatibility)
-def check_stale_window(app_configs, **kwargs) -> list[checks.CheckMessage]:
+def check_stale_window(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     if settings.LIVE_STATE_STALE_SECONDS < 2 * settings.LIVE_STATE_POLL_SECONDS:
         return [
             checks.Warning(
@@ -33,7 +41,9 @@ def check_stale_window(app_configs, **kwargs) -> list[checks.CheckMessage]:
 
 
 @checks.register(checks.Tags.compatibility, deploy=True)
-def check_broker(app_configs, **kwargs) -> list[checks.CheckMessage]:
+def check_broker(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     if not settings.DEBUG and settings.CELERY_BROKER_URL.startswith("filesystem://"):
         return [
             checks.Warning(

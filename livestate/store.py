@@ -240,7 +240,8 @@ def write_poll(
             )
         except DatabaseError as error:
             errors[sid] = error
-            when = next(r.polled_at for r in [*answered, *failed] if r.server_id == sid)
+            rows: list[Answered | Failed] = [*answered, *failed]
+            when = next(r.polled_at for r in rows if r.server_id == sid)
             _record_store_failure(sid, token, when)
     return errors
 

@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -58,7 +58,8 @@ class SteamApiError(Exception):
     def __repr__(self) -> str:
         return f"SteamApiError({str(self)!r}, kind={self.kind.value!r})"
 
-    def __reduce__(self):  # Celery and multiprocessing pickle exceptions
+    # Celery and multiprocessing pickle exceptions.
+    def __reduce__(self) -> tuple[Callable[..., SteamApiError], tuple[object, ...]]:
         return _rebuild_error, (str(self), self.kind.value, self.retry_after)
 
 
@@ -131,6 +132,7 @@ def community_url(url: object) -> str:
 def retry_after(response: requests.Response, *, now: datetime | None = None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP-date), if usable."""
     value = response.headers.get("Retry-After", "").strip()
+    seconds: float | None
     try:
         seconds = float(value)
     except ValueError:

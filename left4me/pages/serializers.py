@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from left4me.pages.players import PlayerCard
 from livestate.queries import LivePanel
 
 
-def player_json(card: PlayerCard, *, private: bool) -> dict:
-    data = {
+def player_json(card: PlayerCard, *, private: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "name": card.name,
         "avatar_url": card.avatar_url or None,
         "joined_at": card.joined_at.isoformat(),
@@ -20,7 +22,7 @@ def player_json(card: PlayerCard, *, private: bool) -> dict:
 
 def panel_json(
     panel: LivePanel, current: list[PlayerCard], recent: list[PlayerCard], *, private: bool
-) -> dict:
+) -> dict[str, Any]:
     server, status = panel.server, panel.status
     answered = status.answered_at is not None
     return {

@@ -37,7 +37,9 @@ def test_it_prepares_a_demo_login_that_works(client, settings, tmp_path):
     call_command("quickstart", "--prepare-only", stdout=out)
     text = out.getvalue()
     assert "http://127.0.0.1:8000/" in text
-    username, password = re.search(r"Log in as (\S+) / (\S+)", text).groups()
+    login = re.search(r"Log in as (\S+) / (\S+)", text)
+    assert login is not None, text
+    username, password = login.groups()
     response = client.post("/login/", {"username": username, "password": password})
     assert response.status_code == 302
     assert client.get("/servers/").context["user"].username == "demo"

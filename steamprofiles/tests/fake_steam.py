@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -60,7 +61,8 @@ class FakeSteam(BaseAdapter):
         content = (FIXTURES / body).read_bytes() if body else b""
         self.failures.append((status, headers or {}, content))
 
-    def send(self, request, **kwargs) -> requests.Response:
+    def send(self, request, *args: Any, **kwargs: Any) -> requests.Response:
+        # *args only to match BaseAdapter.send: requests passes its options as keywords.
         parts = urlsplit(request.url)
         assert parts.path == SUMMARIES_PATH, parts.path
         self.calls.append(parse_qs(parts.query)["steamids"][0].split(","))
