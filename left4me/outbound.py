@@ -81,9 +81,12 @@ def _canonical_ipv6(host: str) -> str:
     if "%" in host:
         raise InvalidHost("IPv6 zone indexes (the part after %) are not accepted.")
     try:
-        return ipaddress.IPv6Address(host).compressed
+        address = ipaddress.IPv6Address(host)
     except ValueError:
         raise InvalidHost(f"{host} is not an IPv6 address.") from None
+    if address.ipv4_mapped is not None:  # written alike by every Python (3.13 changed it)
+        return f"::ffff:{address.ipv4_mapped}"
+    return address.compressed
 
 
 def _canonical_hostname(host: str) -> str:

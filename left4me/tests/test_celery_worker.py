@@ -39,7 +39,9 @@ def test_it_schedules_every_beat_entry_on_a_registered_task():
     from left4me.celery import app
 
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert tasks == {"livestate.poll", "livestate.prune", "steamprofiles.enrich"}
+    assert tasks == {
+        "livestate.poll", "livestate.prune", "steamprofiles.enrich", "steamprofiles.prune"
+    }  # fmt: skip
     poll = settings.CELERY_BEAT_SCHEDULE["every-5s-poll-servers"]
     assert poll["options"]["expires"] == poll["schedule"] == settings.LIVE_STATE_POLL_SECONDS
     assert app.conf.task_routes["livestate.poll_chunk"] == {"queue": "polling"}
