@@ -22,6 +22,8 @@ def setup_django(database: str, *, pg_name: str = "left4me_bench") -> str:
     os.environ["LEFT4ME_VAR_DIR"] = str(var)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "left4me.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
+    # The fake fleet listens on loopback, which the panel refuses by default (SPEC 13).
+    os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8")
     if database == "postgres":
         _recreate_postgres_database(pg_name)
         os.environ["DATABASE_URL"] = f"{PG_SERVER_URL}/{pg_name}"

@@ -119,6 +119,7 @@ def parse_status(text: str) -> Status:
         raise RconStatusError("status: reply is not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     map_name, humans, bots, max_players, hibernating = parse_header(text)
+    most = min(MAX_COUNT, max(humans, max_players) + ROSTER_SLACK)
     roster = []
     for line in text.split("\n"):
         line = line.strip()
@@ -126,7 +127,8 @@ def parse_status(text: str) -> Status:
             break  # anything after it (e.g. an `rcon from` log line) is not status
         if _CLIENT_ROW.match(line) and (entry := parse_row(line)) is not None:
             roster.append(entry)
-    most = min(MAX_COUNT, max(humans, max_players) + ROSTER_SLACK)
-    if len(roster) > most:
-        raise RconStatusError(f"status: {len(roster)} players listed, at most {most} possible")
+            if len(roster) > most:  # stop at once: a flood costs one row past the limit
+                raise RconStatusError(
+                    f"status: over {most} players listed, at most {most} possible"
+                )
     return Status(map_name, humans, bots, max_players, hibernating, tuple(roster))

@@ -15,6 +15,7 @@ import sys
 import time
 import unicodedata
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -159,18 +160,25 @@ def test_it_harms_no_one_but_itself(fleet):
     good, *answers = asyncio.run(every())
     assert time.monotonic() - started < TIMEOUT  # nobody waited for a timeout
     assert isinstance(good, Status)
-    assert [(e.name, e.connected_seconds) for e in good.roster] == [("p0", 30), ("p1", 30), ("p2", 30)]  # fmt: skip
+    assert [(e.name, e.connected_seconds) for e in good.roster] == [(f"p{i}", 30) for i in range(3)]
     outcomes = dict(zip(HOSTILE_MODES, answers, strict=True))
     assert {m for m, a in outcomes.items() if isinstance(a, RconError)} == set(REJECTED)
     assert all(isinstance(outcomes[m], Status) for m in PARSED)
 
 
 def test_it_mixes_hostile_servers_into_a_random_fleet():
-    servers = random_fleet(116, seed=4, refused_ratio=0.05, blackhole_ratio=0.1, hostile=16)
+    mix: dict[str, Any] = {
+        "seed": 4,
+        "refused_ratio": 0.05,
+        "blackhole_ratio": 0.1,
+        "hostile": 16,
+        "horizon": 60,
+    }
+    servers = random_fleet(116, **mix)
     failures = Counter(s.failure for s in servers)
     assert failures == {"": 85, "blackhole": 10, "refused": 5} | dict.fromkeys(HOSTILE_MODES, 2)
     assert [s.failure for s in servers[:58]].count("") < 58  # spread, not bunched at the end
-    again = random_fleet(116, seed=4, refused_ratio=0.05, blackhole_ratio=0.1, hostile=16)
+    again = random_fleet(116, **mix)
     assert [(s.name, s.failure) for s in again] == [(s.name, s.failure) for s in servers]
     with pytest.raises(ValueError, match="hostile"):
         random_fleet(3, hostile=4)
