@@ -58,6 +58,24 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def migrate_to():
+    """migrate_to(targets) moves the test database there and returns those apps;
+    the schema goes back to the latest afterwards, as every other test expects."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield migrate
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def _service_missing(what: str, error: Exception) -> None:
     """Skip locally, fail under CI: CI must prove the real service paths."""
     import os

@@ -5,32 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("servers", "0005_rcon_auth_backoff"), ("livestate", "0001_initial")]
 AFTER = [("servers", "0006_live_state_moved_to_livestate")]
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_latest():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-@pytest.mark.usefixtures("back_to_latest")
 @pytest.mark.django_db(transaction=True)
-def test_it_moves_state_back_off_and_last_answer_into_live_status():
-    old = migrate(BEFORE)
+def test_it_moves_state_back_off_and_last_answer_into_live_status(migrate_to):
+    old = migrate_to(BEFORE)
     user = old.get_model("auth", "User").objects.create(username="legacy")
     Server, Snapshot = (
         old.get_model("servers", "Server"),
@@ -50,7 +33,7 @@ def test_it_moves_state_back_off_and_last_answer_into_live_status():
         rcon_auth_failed_at=T0, rcon_auth_failed_fingerprint="abcd",
     )  # fmt: skip
 
-    new = migrate(AFTER)
+    new = migrate_to(AFTER)
 
     LiveStatus = new.get_model("livestate", "LiveStatus")
     latest = new.get_model("livestate", "LiveStateSnapshot").objects.order_by("-id").first()
