@@ -16,7 +16,7 @@ import traceback
 
 import pytest
 
-from left4me.rcon import RconAuthError, RconError
+from left4me.rcon import RconAuthError, RconError, RconNetworkError, RconProtocolError
 from left4me.rcon.exchange import COMMAND_ID, MARKER_ID, TRAILER_BODY
 from left4me.rcon.fleet import render_status
 from left4me.rcon.packets import encode
@@ -115,14 +115,14 @@ def test_it_counts_no_failure_for_the_right_password(rcon, fleet):
 
 def test_it_fails_fast_on_a_huge_size_field(rcon, fleet):
     handle = fleet(spec(failure="garbage_size"))
-    with pytest.raises(RconError, match="size 2000000000 out of range") as caught:
+    with pytest.raises(RconProtocolError, match="size 2000000000 out of range") as caught:
         timed(status_of, rcon, handle.server("s"))
     assert not_waited_for(caught.value.elapsed)  # type: ignore[attr-defined]  # set by timed()
 
 
 def test_it_fails_fast_when_refused(rcon, fleet):
     handle = fleet(spec(failure="refused"))
-    with pytest.raises(RconError, match="connection refused") as caught:
+    with pytest.raises(RconNetworkError, match="connection refused") as caught:
         timed(status_of, rcon, handle.server("s"))
     assert not_waited_for(caught.value.elapsed)  # type: ignore[attr-defined]  # set by timed()
 
@@ -131,7 +131,7 @@ def test_it_fails_fast_when_refused(rcon, fleet):
 def test_it_costs_one_timeout_for_a_silent_server(rcon, fleet, mode):
     """One deadline for the whole query: never less, never one more per phase."""
     handle = fleet(spec(failure=mode, slow_seconds=5))
-    with pytest.raises(RconError, match=r"timed out after 1 s") as caught:
+    with pytest.raises(RconNetworkError, match=r"timed out after 1 s") as caught:
         timed(status_of, rcon, handle.server("s"), timeout=1.0)
     assert 1.0 <= caught.value.elapsed < 2.0  # type: ignore[attr-defined]  # set by timed()
 
