@@ -1,10 +1,12 @@
 """Polling and retention: the only place that combines RCON I/O with writes.
 
-A poll of a chunk of servers runs in two phases. First every server is
-queried concurrently (asyncio), each bounded by one deadline, so a dead or
-black-holed server costs one timeout in parallel with the others. Then the
-results are reconciled against the stored state and written in one
-transaction with a handful of batched statements.
+A poll of a chunk of servers claims them (a lease, so no server is polled
+twice at once), then queries every one concurrently (asyncio), each bounded
+by one deadline that covers its DNS lookup too, so a dead, black-holed or
+hostile server costs one timeout in parallel with the others. The results
+are reconciled against the stored state and written in one transaction with
+a handful of batched statements; if that fails, server by server, so one
+server's bad write never costs the others theirs.
 """
 
 from __future__ import annotations
