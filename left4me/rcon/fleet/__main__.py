@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Awaitable
 from pathlib import Path
@@ -61,6 +62,11 @@ async def announce_then(
 ) -> None:
     """Print (and write) the listing once the listeners are open, so its ports are real."""
     task = asyncio.ensure_future(run)
+    # Stop cleanly (listeners closed, truth written) on Ctrl-C and on SIGTERM,
+    # even when started from a shell that ignores SIGINT for background jobs.
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
     waiting = asyncio.ensure_future(started.wait())
     await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
     if not started.is_set():  # the fleet stopped before it listened: raise why
@@ -73,7 +79,8 @@ async def announce_then(
         print(f"{row['name']}\t127.0.0.1:{row['port']}\t{row['failure'] or 'ok'}", flush=True)
     if servers_out:
         servers_out.write_text(json.dumps(rows))  # noqa: ASYNC240 (once, at start-up)
-    await task
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 if __name__ == "__main__":

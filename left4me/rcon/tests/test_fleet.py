@@ -272,3 +272,21 @@ def test_it_runs_from_the_command_line_and_writes_the_truth(tmp_path):
     assert fleet.returncode == 0
     assert len(out.splitlines()) == 4
     assert isinstance(json.loads(truth.read_text()), list)
+
+
+def test_it_stops_on_sigint_even_when_started_with_sigint_ignored(tmp_path):
+    """A shell starts background jobs with SIGINT ignored; Ctrl-C must still stop the fleet."""
+    listing = tmp_path / "servers.json"
+    fleet = subprocess.Popen(
+        [sys.executable, "-m", "left4me.rcon.fleet", "--servers", "2", "--servers-out", str(listing)],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    try:
+        wait_for_listing(listing, fleet)
+        fleet.send_signal(signal.SIGINT)
+        assert fleet.wait(timeout=10) == 0
+    finally:
+        if fleet.poll() is None:
+            fleet.kill()
+            fleet.wait()
