@@ -5,11 +5,16 @@ without sockets or a database:
 
 - a player first seen opens a session joined at poll time - connected time;
 - a player missing from a successful poll is closed at their last observation;
-- a connection that began after our last observation is a reconnect: close
-  the old session there and open a new one;
+- a player still on the same connection shows the same implied join time
+  (poll time - connected time) at every poll, however late the poll and
+  however long the silence before it; one whose implied join moved later
+  than the session's by more than JOIN_TOLERANCE reconnected: close the old
+  session at its last observation (or, if that may already have been the new
+  connection, just before the new one began) and open a new one;
 - a player closed while the server was silent who turns up still on the same
-  connection (same implied join time) gets that session re-opened, so an
-  outage never splits a session;
+  connection (no later implied join) gets that session re-opened, so an
+  outage never splits a session; on a newer connection, a new session (and
+  the closed one ends before the new one began, if it saw it);
 - failed polls keep sessions open until the server has been silent for
   STUCK_SESSION_SECONDS, then they close at their last observation.
 """
@@ -22,9 +27,16 @@ from typing import NamedTuple
 
 from left4me.rcon import RosterEntry, Status
 
-# Status reports whole seconds and a poll takes a moment: implied join times of
-# one connection wobble by about a second. Differences inside this are noise.
+# How much later than a session's join the implied join of the connection
+# seen now may be, and still be that connection. `status` floors connected
+# time to whole seconds and a reply is stamped when it arrives, so one
+# connection's implied joins spread over 1 s plus that delay: the tolerance
+# must be wider than that. And a new connection taken for the old one is
+# recorded as joined when the old one did, at most this much early: the
+# history promises joins within 2 s (SPEC 12), so it may not be wider.
 JOIN_TOLERANCE = timedelta(seconds=2)
+# A connection whose implied join is t began after t - this (whole seconds, floored).
+CONNECTED_ROUNDING = timedelta(seconds=1)
 
 
 @dataclass(slots=True)
@@ -118,20 +130,21 @@ def implied_join(entry: RosterEntry, observed_at: datetime) -> datetime:
 
 
 def reconnected(session: OpenSession, entry: RosterEntry, observed_at: datetime) -> bool:
-    """Did the current connection begin after we last saw the old one?
+    """Is the connection seen now a newer one than the session's?
 
-    Either its implied start is after our last observation, or its connected
-    time went backwards compared with what the session had reached.
+    A connection that simply went on shows the implied join the session
+    was opened with; a newer one began later, however soon after joining
+    and however long ago we last saw the player (a freeze, late polls).
+    Only later counts: an earlier implied join is still this connection
+    (a session stored by the rule before issue 14 may start late, held
+    back so as not to overlap the one before).
     """
-    connected = timedelta(seconds=entry.connected_seconds)
-    since_seen = observed_at - session.last_seen_at
-    reached = session.last_seen_at - session.joined_at
-    return connected + JOIN_TOLERANCE < max(since_seen, reached)
+    return implied_join(entry, observed_at) - session.joined_at > JOIN_TOLERANCE
 
 
 def same_connection(closed: ClosedSession, entry: RosterEntry, observed_at: datetime) -> bool:
     """Is this the connection a session was closed on (closed while the server was silent)?"""
-    return abs(implied_join(entry, observed_at) - closed.joined_at) <= JOIN_TOLERANCE
+    return implied_join(entry, observed_at) - closed.joined_at <= JOIN_TOLERANCE
 
 
 def ping_range(session: OpenSession, ping: int) -> tuple[int, int]:
@@ -194,30 +207,52 @@ def plan_success(
         if entry is None:
             changes.close.append(SessionClose(session.last_seen_at, session.id))
         elif reconnected(session, entry, observed_at):
-            changes.close.append(SessionClose(session.last_seen_at, session.id))
-            changes.add_open(
-                new_session(entry, observed_at, not_before=session.last_seen_at), open_budget
-            )
+            left = ended_by(session.last_seen_at, entry, observed_at)
+            changes.close.append(SessionClose(left, session.id))
+            changes.add_open(new_session(entry, observed_at), open_budget)
         else:
             low, high = ping_range(session, entry.ping)
             changes.touch.append(SessionSeen(observed_at, low, high, session.id))
     for steam_id, entry in roster.items():
-        closed = recently_closed.get(steam_id)
-        if closed is not None and same_connection(closed, entry, observed_at):
-            low, high = min(closed.min_ping, entry.ping), max(closed.max_ping, entry.ping)
-            changes.reopen.append(SessionSeen(observed_at, low, high, closed.id))
-        else:
-            not_before = closed.left_at if closed is not None else None
-            changes.add_open(new_session(entry, observed_at, not_before=not_before), open_budget)
+        plan_arrival(changes, entry, recently_closed.get(steam_id), observed_at, open_budget)
     return changes
 
 
-def new_session(
-    entry: RosterEntry, observed_at: datetime, *, not_before: datetime | None
-) -> NewSession:
+def plan_arrival(
+    changes: Changes,
+    entry: RosterEntry,
+    closed: ClosedSession | None,
+    observed_at: datetime,
+    open_budget: int,
+) -> None:
+    """A player without an open session: their last session re-opened, or a new one."""
+    if closed is not None and same_connection(closed, entry, observed_at):
+        low, high = min(closed.min_ping, entry.ping), max(closed.max_ping, entry.ping)
+        changes.reopen.append(SessionSeen(observed_at, low, high, closed.id))
+        return
+    if closed is not None:
+        left = ended_by(closed.left_at, entry, observed_at)
+        if left < closed.left_at:  # its last observations were of this newer connection
+            changes.close.append(SessionClose(left, closed.id))
+    changes.add_open(new_session(entry, observed_at), open_budget)
+
+
+def ended_by(last_seen: datetime, entry: RosterEntry, observed_at: datetime) -> datetime:
+    """When a session ended, given that `entry` is a newer connection of its player.
+
+    At its last observation, unless that may already have been the new
+    connection: one player is connected once, so the old connection ended
+    before the new one began, and that began after its implied join - 1 s.
+    (A reconnect within 2 s of joining looks like the same connection until
+    a later poll's rounding gives it away: by then the session has been
+    touched by the new connection.) So the history never shows the player
+    twice at once.
+    """
+    return min(last_seen, implied_join(entry, observed_at) - CONNECTED_ROUNDING)
+
+
+def new_session(entry: RosterEntry, observed_at: datetime) -> NewSession:
     joined = implied_join(entry, observed_at)
-    if not_before is not None and joined < not_before:
-        joined = not_before  # never overlap the previous session of this player
     return NewSession(entry.steam_id_64, entry.name, joined, observed_at, entry.ping)
 
 

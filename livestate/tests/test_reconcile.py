@@ -88,6 +88,52 @@ def test_it_detects_a_reconnect_even_when_connected_time_grew():
     assert [n.joined_at for n in changes.open] == [at(200)]
 
 
+def test_it_splits_a_reconnect_seconds_after_joining():
+    # Issue 14: seen at 115 s with 3 s on, at 120 s with 4 s on: this connection began
+    # at 116 s, not 112 s. Before, 4 s was compared with max(5 s since seen, 3 s reached),
+    # where a connection that went on would show their sum.
+    changes = success(status(player(connected=4)), now=120, sessions=[session(112, seen=115)])
+    assert changes.close == [(at(115), 7)]
+    assert [n.joined_at for n in changes.open] == [at(116)]
+
+
+def test_it_tells_a_reconnect_during_a_freeze_by_the_implied_join():
+    # Last seen at 30 s, then a freeze; back at 45 s with 10 s on: it began at 35 s.
+    changes = success(status(player(connected=10)), now=45, sessions=[session(seen=30)])
+    assert changes.close == [(at(30), 7)]
+    assert [n.joined_at for n in changes.open] == [at(35)]
+
+
+@pytest.mark.parametrize(
+    ("joined", "now", "connected"),
+    [
+        (10.9, 15, 5),  # implies 10.0 s: first seen 0.9 s after it began (whole seconds)
+        (10.0, 21.9, 10),  # implies 11.9 s: rounding, plus a reply stamped late
+        (10.0, 17, 5),  # implies 12.0 s: exactly the tolerance
+        (100, 140, 50),  # implies 90 s: a start held back by an older rule, same connection
+    ],
+)
+def test_the_same_connection_keeps_its_session(joined, now, connected):
+    changes = success(
+        status(player(connected=connected)), now=now, sessions=[session(joined, seen=now - 5)]
+    )
+    assert (changes.close, changes.open, len(changes.touch)) == ([], [], 1)
+
+
+def test_a_join_implied_just_past_the_tolerance_is_a_new_connection():
+    changes = success(status(player(connected=5)), now=17.1, sessions=[session(10, seen=12)])
+    assert [n.joined_at for n in changes.open] == [at(12.1)]
+
+
+def test_a_reconnect_told_late_ends_the_session_before_the_new_connection_began():
+    # Joined at 9 s; a reconnect 1.5 s later looked like the same connection in whole
+    # seconds, so polls at 15 s and 20 s touched the session. At 26.2 s the new
+    # connection implies 11.2 s: the old one had ended by 10.2 s, not at 20 s.
+    changes = success(status(player(connected=15)), now=26.2, sessions=[session(9, seen=20)])
+    assert changes.close == [(at(10.2), 7)]
+    assert [n.joined_at for n in changes.open] == [at(11.2)]
+
+
 def test_it_tolerates_a_second_of_jitter_in_connected_time():
     changes = success(status(player(connected=34)), now=35, sessions=[session(seen=30)])
     assert changes.close == []
@@ -101,6 +147,12 @@ def test_it_reopens_a_session_closed_during_an_outage_on_the_same_connection():
     assert changes.open == []
 
 
+def test_it_reopens_a_session_whose_start_was_held_back():
+    closed = {ALICE: ClosedSession(9, at(100), at(130), 45, 55)}
+    changes = success(status(player(connected=50)), now=140, closed=closed)
+    assert [r.session_id for r in changes.reopen] == [9]
+
+
 def test_it_opens_anew_when_the_closed_session_was_another_connection():
     closed = {ALICE: ClosedSession(9, at(0), at(30), 45, 55)}
     changes = success(status(player(connected=20)), now=200, closed=closed)
@@ -108,10 +160,13 @@ def test_it_opens_anew_when_the_closed_session_was_another_connection():
     assert [n.joined_at for n in changes.open] == [at(180)]
 
 
-def test_it_never_backdates_a_new_session_before_the_previous_one_ended():
+def test_it_ends_the_last_session_before_a_newer_connection_it_saw_began():
+    # Seen until 100 s, but the connection on now began at 90 s: the session's
+    # last observations were of this one, so it ended before (never two at once).
     closed = {ALICE: ClosedSession(9, at(0), at(100), 45, 55)}
     changes = success(status(player(connected=50)), now=140, closed=closed)
-    assert [n.joined_at for n in changes.open] == [at(100)]
+    assert changes.close == [(at(89), 9)]
+    assert [n.joined_at for n in changes.open] == [at(90)]
 
 
 def test_it_counts_a_duplicated_row_once():

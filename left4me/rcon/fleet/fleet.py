@@ -125,6 +125,10 @@ class Fleet:
             ]  # fmt: skip
         return rows
 
+    def answers(self) -> dict[str, list[float]]:
+        """When each server that keeps them answered `status` (clock seconds, in order)."""
+        return {s.name: list(s.answers) for s in self.servers if s.answers is not None}
+
     def write_truth(self, path: Path) -> None:
         path.write_text(json.dumps(self.truth(), indent=1, ensure_ascii=False))
 
@@ -159,6 +163,12 @@ class FleetHandle:
 
     async def _truth(self) -> list[dict]:
         return self.fleet.truth()
+
+    def answers(self) -> dict[str, list[float]]:
+        return self.call(self._answers())
+
+    async def _answers(self) -> dict[str, list[float]]:
+        return self.fleet.answers()
 
     def call[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)

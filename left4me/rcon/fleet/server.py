@@ -85,6 +85,9 @@ class FakeServer:
     port: int = 0
     auth_failures: int = 0
     queries: int = 0
+    # Clock times of every `status` it answered, when asked to keep them (ground-truth
+    # tests judge a leave by the answers around it); None keeps a long-running fleet lean.
+    answers: list[float] | None = None
     on_connect: Callable[[], float] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +98,11 @@ class FakeServer:
     def registered_password(self) -> str:
         """What the panel is told; differs from the real one for wrong_password."""
         return self.password + "-stale" if self.failure == "wrong_password" else self.password
+
+    @property
+    def current_password(self) -> str:
+        """The password it accepts now: its own until a "password" event changed it."""
+        return self.timeline.password or self.password
 
 
 def steam2(steam_id_64: str) -> str:
@@ -262,7 +270,8 @@ class Connection:
     async def handle(self, request_id: int, packet_type: int, body: str) -> bytes | None:
         server = self.server
         if packet_type == SERVERDATA_AUTH:
-            if body != server.password:
+            server.timeline.advance(self.clock())
+            if body != server.current_password:
                 server.auth_failures += 1
                 return encode(request_id, SERVERDATA_RESPONSE_VALUE) + encode(
                     -1, SERVERDATA_AUTH_RESPONSE
@@ -279,9 +288,10 @@ class Connection:
             now = self.clock()
             server.timeline.advance(now)
             server.queries += 1
-            return reply_packets(
-                request_id, reply_for(server, body, now), server.failure == "split"
-            )
+            reply = reply_for(server, body, now)
+            if server.answers is not None and body.split(maxsplit=1)[:1] == ["status"]:
+                server.answers.append(now)
+            return reply_packets(request_id, reply, server.failure == "split")
         # The end marker: mirror it, then the odd 00 01 00 00 trailer.
         return encode(request_id, SERVERDATA_RESPONSE_VALUE) + encode(
             request_id, SERVERDATA_RESPONSE_VALUE, TRAILER

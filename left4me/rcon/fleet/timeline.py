@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-EVENT_KINDS = {"join", "leave", "reconnect", "map_change", "restart", "outage"}
+EVENT_KINDS = {"join", "leave", "reconnect", "map_change", "restart", "outage", "password"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ class Event:
     map: str = ""
     duration: float = 0.0  # restart downtime or outage length
     mode: str = "refused"  # outage: "refused" or "blackhole"
+    password: str = ""  # password: the server's new RCON password
 
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
@@ -53,6 +54,7 @@ class Timeline:
     players: dict[str, Player] = field(default_factory=dict)
     truth: list[TruthSession] = field(default_factory=list)
     down: list[tuple[float, float, str]] = field(default_factory=list)  # (start, end, mode)
+    password: str = ""  # set by a "password" event: replaces the server's own
     now: float = 0.0
     _next: int = 0
 
@@ -88,6 +90,8 @@ class Timeline:
             self.join(player.steam_id_64, player.name, player.ping, event.at)
         elif event.kind == "map_change":
             self.map = event.map
+        elif event.kind == "password":
+            self.password = event.password
         elif event.kind == "restart":
             for steam_id in list(self.players):
                 self.leave(steam_id, event.at)
