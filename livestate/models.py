@@ -51,7 +51,8 @@ class PlayerSession(models.Model):
     """One continuous connection of a player to a server.
 
     `last_seen_at` is the last poll that saw the player; a session closes
-    there (never later than the truth can be).
+    there, or just before a newer connection of the player began (never
+    later than the truth can be).
     """
 
     server = models.ForeignKey(
