@@ -268,9 +268,18 @@ def measure(args: argparse.Namespace, worker_log: Path) -> None:
     print(verdict(ticks, args.servers, period))
 
 
-def prepare(args: argparse.Namespace, stack: contextlib.ExitStack) -> Path:
-    """Temp dir, broker, database, fleet; every step registers its own cleanup."""
-    root = Path(tempfile.mkdtemp(prefix="left4me-tick-"))
+def prepare(
+    args: argparse.Namespace,
+    stack: contextlib.ExitStack,
+    *,
+    name: str = "tick",
+    redis_url: str = REDIS_URL,
+) -> Path:
+    """Temp dir, broker, database; every step registers its own cleanup.
+
+    `name` and `redis_url` keep a run apart from other benchmarks' (bench/truth.py).
+    """
+    root = Path(tempfile.mkdtemp(prefix=f"left4me-{name}-"))
     stack.callback(shutil.rmtree, root, ignore_errors=True)
     tempfile.tempdir = str(root)  # the var dir and the fleet listing land inside it
     for name in [n for n in os.environ if n.startswith("LIVE_STATE_")]:
@@ -278,13 +287,13 @@ def prepare(args: argparse.Namespace, stack: contextlib.ExitStack) -> Path:
     if args.broker == "redis":
         import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        stack.callback(lambda: redis.Redis.from_url(REDIS_URL).flushdb())
-        os.environ["REDIS_URL"] = os.environ["CELERY_BROKER_URL"] = REDIS_URL
+        redis.Redis.from_url(redis_url).flushdb()
+        stack.callback(lambda: redis.Redis.from_url(redis_url).flushdb())
+        os.environ["REDIS_URL"] = os.environ["CELERY_BROKER_URL"] = redis_url
     else:
         os.environ.pop("REDIS_URL", None)
         os.environ["CELERY_BROKER_URL"] = "filesystem://"
-    pg_name = f"left4me_tick_{os.getpid()}"
+    pg_name = f"left4me_{name}_{os.getpid()}"
     if args.database == "postgres":
         stack.callback(drop_postgres_database, pg_name)
     setup_django(args.database, pg_name=pg_name)

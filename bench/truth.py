@@ -24,16 +24,14 @@ import argparse
 import contextlib
 import os
 import shlex
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._django import drop_postgres_database, machine, setup_django
+from bench._django import machine
 from bench._fleet import raise_nofile
 from bench.tick_capacity import (
     beat_entry,
@@ -44,6 +42,9 @@ from bench.tick_capacity import (
     warm_up_broker,
     worker_env,
 )
+from bench.tick_capacity import (
+    prepare as prepare_run,
+)
 from left4me.rcon.fleet import FleetHandle, running_fleet
 from left4me.rcon.fleet.churn import World, churn_world
 
@@ -52,30 +53,9 @@ LAND_SECONDS = 15  # the last tick's chunks may take this long to be stored
 
 
 def prepare(args: argparse.Namespace, stack: contextlib.ExitStack) -> Path:
-    """Temp dir, broker, database; every step registers its own cleanup."""
-    root = Path(tempfile.mkdtemp(prefix="left4me-truth-"))
-    stack.callback(shutil.rmtree, root, ignore_errors=True)
-    tempfile.tempdir = str(root)
-    for name in [n for n in os.environ if n.startswith("LIVE_STATE_")]:
-        del os.environ[name]  # default poll settings are the point
+    """tick_capacity's set-up, with this benchmark's back-off, names and Redis database."""
     os.environ["RCON_AUTH_BACKOFF_SECONDS"] = str(args.auth_backoff)
-    if args.broker == "redis":
-        import redis
-
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        stack.callback(lambda: redis.Redis.from_url(REDIS_URL).flushdb())
-        os.environ["REDIS_URL"] = os.environ["CELERY_BROKER_URL"] = REDIS_URL
-    else:
-        os.environ.pop("REDIS_URL", None)
-        os.environ["CELERY_BROKER_URL"] = "filesystem://"
-    pg_name = f"left4me_truth_{os.getpid()}"
-    if args.database == "postgres":
-        stack.callback(drop_postgres_database, pg_name)
-    setup_django(args.database, pg_name=pg_name)
-    from django.db import connections
-
-    stack.callback(connections.close_all)
-    return Path(os.environ["LEFT4ME_VAR_DIR"])
+    return prepare_run(args, stack, name="truth", redis_url=REDIS_URL)
 
 
 def register(world: World) -> None:
