@@ -95,6 +95,10 @@ class Server(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [
+            ("view_rcon_password", "Can download any server's server.cfg with its RCON password"),
+            ("rotate_rcon_password", "Can rotate any server's RCON password"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["owner", "name"], name="server_unique_name_per_owner"),
             models.UniqueConstraint(fields=["host", "port"], name="server_unique_address"),
