@@ -86,7 +86,7 @@ def procfile_worker(procfile: Path) -> tuple[str, list[str]]:
 
 
 def expand(command: str) -> str:
-    """`${NAME:-default}` and `$NAME` as honcho's shell expands them."""
+    """`${NAME:-default}` and `$NAME` as the supervisor's shell expands them."""
     braced = re.sub(
         r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m[1]) or m[2] or "", command
     )

@@ -1,14 +1,18 @@
 """Start the whole product on one machine: `./dev run`.
 
 Prepares the database, makes sure someone can log in, prints the URL and
-the login, then runs web, Celery worker, Celery beat and a simulated fleet
-from the Procfile under honcho until Ctrl-C.
+the login, then runs web, Celery poller, worker and beat and a simulated
+fleet from the Procfile under left4me.supervise until Ctrl-C: a process that
+dies is started again, the others keep going.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,14 +20,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from left4me.supervise import Supervisor, install_signal_handlers, parse_procfile
 
 DEMO_USERNAME = "demo"
 LOOPBACK = "127.0.0.0/8"
 
 
 class Command(BaseCommand):
-    help = "Migrate, ensure a demo login, then run web + worker + beat + a simulated fleet."
+    help = "Migrate, ensure a demo login, then run web, poller, worker, beat and a simulated fleet."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
@@ -36,6 +42,8 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, port: int, servers: int, no_fleet: bool, prepare_only: bool, **opts: Any
     ) -> None:
+        if not prepare_only:
+            check_port_free(port)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         login = self.ensure_login()
@@ -43,7 +51,7 @@ class Command(BaseCommand):
         self.stdout.write(login + "\n")
         if prepare_only:
             return
-        self.run_procfile(port=port, servers=servers, fleet=not no_fleet)
+        sys.exit(self.supervise(port=port, servers=servers, fleet=not no_fleet))
 
     def ensure_login(self) -> str:
         """Create a demo superuser on an empty database; remember its password."""
@@ -66,22 +74,38 @@ class Command(BaseCommand):
         owner = owner or users.filter(is_superuser=True).order_by("pk").first()
         return owner.get_username() if owner else DEMO_USERNAME
 
-    def run_procfile(self, *, port: int, servers: int, fleet: bool) -> None:
-        from honcho.environ import parse_procfile
-        from honcho.manager import Manager
-
-        base = Path(settings.BASE_DIR)
-        procfile = parse_procfile((base / "Procfile").read_text())
+    def environment(self, *, port: int, servers: int, fleet: bool) -> dict[str, str]:
         env = dict(os.environ, PORT=str(port), FLEET_SERVERS=str(servers), PYTHONUNBUFFERED="1")
         env.setdefault("FLEET_OWNER", self.fleet_owner())
+        # Plain HTTP on loopback: cookies marked Secure would never come back.
+        env.setdefault("SESSION_COOKIE_SECURE", "false")
         if fleet:
             # The simulated fleet listens on loopback, which the panel refuses by default.
             env.setdefault("OUTBOUND_ALLOWED_NETWORKS", LOOPBACK)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        manager = Manager()
-        for name, command in procfile.processes.items():
-            if name == "fleet" and not fleet:
-                continue
-            manager.add_process(name, command, env=env, cwd=str(base))
-        manager.loop()
-        sys.exit(manager.returncode)
+        return env
+
+    def supervise(self, *, port: int, servers: int, fleet: bool) -> int:
+        base = Path(settings.BASE_DIR)
+        processes = parse_procfile((base / "Procfile").read_text())
+        if not fleet:
+            processes.pop("fleet", None)
+        os.umask(0o077)  # what the processes write under var/ is the owner's alone
+        env = self.environment(port=port, servers=servers, fleet=fleet)
+        supervisor = Supervisor(processes, env=env, cwd=str(base))
+        install_signal_handlers(supervisor, [signal.SIGINT, signal.SIGTERM])
+        return supervisor.run()
+
+
+def check_port_free(port: int) -> None:
+    """Fail with a hint before starting anything when the web port is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc})"
+            raise CommandError(
+                f"Port {port} {reason}: is another ./dev run still going? "
+                f"Stop it, or start on another port: ./dev run --port {port + 1}"
+            ) from None
