@@ -83,7 +83,7 @@ def test_it_delivers_each_message_exactly_once_across_processes(tmp_path):
     assert [item for item in received if item.startswith("error")] == []
     assert len(received) == PRODUCERS * PER_PRODUCER
     assert set(received) == {f"{p}-{n}" for p in range(PRODUCERS) for n in range(PER_PRODUCER)}
-    assert [name for name in os.listdir(tmp_path / "queue")] == []
+    assert list(os.listdir(tmp_path / "queue")) == []
 
 
 def test_it_sets_aside_an_unreadable_message_and_delivers_the_next(tmp_path, caplog):
@@ -103,7 +103,8 @@ def test_it_never_shows_a_half_written_message(tmp_path):
     with connect(tmp_path) as conn:
         conn.default_channel._put("jobs", {"id": "x" * 100_000})
     names = os.listdir(tmp_path / "queue")
-    assert len(names) == 1 and names[0].endswith(".jobs.msg")
+    assert len(names) == 1
+    assert names[0].endswith(".jobs.msg")
     assert (tmp_path / "queue" / names[0]).stat().st_mode & 0o077 == 0
 
 
@@ -128,7 +129,8 @@ def test_it_keeps_every_binding_when_processes_bind_at_once(tmp_path):
         assert queues == {f"q-{w}-{n}" for w in range(4) for n in range(40)}
         conn.default_channel._delete("q-0-0", "broadcast", "", "")
         queues = {entry.queue for entry in conn.default_channel.get_table("broadcast")}
-        assert "q-0-0" not in queues and len(queues) == 159
+        assert "q-0-0" not in queues
+        assert len(queues) == 159
 
 
 def produce_large(folder: str) -> None:

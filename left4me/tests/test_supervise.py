@@ -58,7 +58,8 @@ def test_it_restarts_a_process_that_dies_and_leaves_the_others_alone(tmp_path, m
         wait_for(lambda: len(started_pids(running.text(), "flaky")) >= 3)
         assert len(started_pids(running.text(), "steady")) == 1
         steady = running.supervisor.processes[0].popen
-        assert steady is not None and steady.poll() is None
+        assert steady is not None
+        assert steady.poll() is None
         assert "flaky exited with code 3" in running.text()
     finally:
         running.stop()
@@ -106,7 +107,8 @@ def test_it_stops_everything_gracefully_and_kills_what_lingers(tmp_path):
     assert "polite did not stop" not in running.text()
     assert 1.0 < took < 10
     for process in running.supervisor.processes:
-        assert process.popen is not None and process.popen.poll() is not None
+        assert process.popen is not None
+        assert process.popen.poll() is not None
 
 
 def test_it_parses_a_procfile_and_names_a_bad_line():
