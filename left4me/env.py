@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from left4me.outbound import parse_networks
@@ -81,14 +83,68 @@ def persistent_secret_key(path: Path) -> str:
     A fresh install then works without configuration, and sessions survive
     restarts, without a guessable built-in key.
     """
+    return persistent_secret(path, lambda: secrets.token_urlsafe(50))
+
+
+def persistent_secret(path: Path, generate: Callable[[], str]) -> str:
+    """Return the secret stored at `path`, creating it with `generate()` on first use.
+
+    Two processes starting together agree on one secret: each writes a
+    candidate to its own private temporary file (O_CREAT|O_EXCL, 0600) and
+    hard-links it to `path`, which only one can do; the others read the
+    winner's, always complete. A secret file found readable by others is
+    tightened to 0600.
+    """
     try:
-        return path.read_text().strip()
+        text = path.read_text()
     except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race
-            return path.read_text().strip()
+        return _create_secret(path, generate())
+    private_file(path)
+    return text.strip()
+
+
+def _create_secret(path: Path, secret: str) -> str:
+    candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as handle:
-            handle.write(key)
-        return key
+            handle.write(secret)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(candidate, path)
+        except FileExistsError:  # another process won the race: use its secret
+            return path.read_text().strip()
+        return secret
+    finally:
+        candidate.unlink(missing_ok=True)
+
+
+def _owned(path: Path) -> bool:
+    getuid = getattr(os, "getuid", None)  # absent on Windows, which has no modes to tighten
+    return getuid is not None and path.stat().st_uid == getuid()
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` as a directory only its owner can enter (0700), or tighten it.
+
+    A directory owned by another user is left as its owner set it up.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if _owned(path) and stat.S_IMODE(path.stat().st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty with mode 0600, or take group and other access off it.
+
+    An empty file is also what SQLite makes of a new database, and SQLite
+    gives its -wal and -shm files the database file's mode.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if _owned(path) and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(stat.S_IMODE(path.stat().st_mode) & 0o700)
+    return path

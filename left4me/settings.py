@@ -8,14 +8,18 @@ multi-machine path. The table in README.md lists every variable.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from django.utils.csp import CSP
 
+from left4me import crypto
 from left4me.env import (
+    EnvError,
     env_bool,
     env_float,
     env_int,
@@ -23,12 +27,14 @@ from left4me.env import (
     env_networks,
     env_str,
     persistent_secret_key,
+    private_dir,
+    private_file,
 )
 from left4me.outbound import DEFAULT_REFUSED
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("LEFT4ME_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Only this user may enter var/ (0700): database, keys, broker messages.
+VAR_DIR = private_dir(Path(env_str("LEFT4ME_VAR_DIR", str(BASE_DIR / "var"))))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or persistent_secret_key(VAR_DIR / "secret_key")
@@ -44,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     "left4me.apps.Left4meConfig",
     "servers",
     "livestate",
@@ -61,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "left4me.urls"
@@ -129,9 +138,11 @@ else:
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport with atomic writes and claims (left4me/broker.py).
+    CELERY_BROKER_TRANSPORT = "left4me.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(mode=0o700, parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -142,6 +153,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Prefork, with fresh pipes for every replacement child (left4me/pool.py).
+CELERY_WORKER_POOL = "left4me.pool:TaskPool"
+# A worker whose pool takes no task for this long exits to be restarted (0: never).
+WORKER_WEDGED_SECONDS = env_float("WORKER_WEDGED_SECONDS", 4, minimum=0)
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -223,10 +238,60 @@ SECURE_CSP = {
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# Cookies travel over HTTPS only unless DEBUG is on, or SESSION_COOKIE_SECURE=false
+# says this panel is served over plain HTTP (a LAN, the quick start).
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # pages send the token from the template, no script reads it
+SESSION_COOKIE_SAMESITE = "Lax"  # Strict would log out everyone who follows a link here
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# HTTPS behind a TLS proxy. The proxy header is trusted as given: name it only
+# when the proxy always sets it (compose's Caddy does) and clients cannot reach
+# the web server around it.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER").strip()
+if _proxy_ssl_header and not re.fullmatch(r"HTTP_[A-Z0-9_]+", _proxy_ssl_header):
+    raise EnvError(
+        "SECURE_PROXY_SSL_HEADER must be a request.META name such as HTTP_X_FORWARDED_PROTO, "
+        f"got {_proxy_ssl_header!r}"
+    )
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]  # loopback health probes speak plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading commits the whole registrable domain, not just this panel, to HTTPS
+# in browsers for months: its owner's decision, so no warning nags for it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# DEBUG pages and error mails hide connection URLs (credentials) as well.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "left4me.security.SecretUrlFilter"
+
+# Login throttling (django-axes, both login pages): LOGIN_FAILURE_LIMIT failures
+# from one address, or against one username, lock that address or username out
+# for LOGIN_LOCKOUT_MINUTES after the last counted failure. Failures are rows in
+# the database (SQLite or PostgreSQL alike; staff see them in the admin).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "left4me.security.LoginThrottleHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out do not restart the clock, so the page's "try again
+# in N minutes" holds and the lockout always ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "left4me.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "left4me.security.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username"]  # people type passwords there; log addresses
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -264,3 +329,29 @@ LOGGING = {
         for name in ("left4me", "servers", "livestate", "steamprofiles")
     },
 }
+
+
+# --- Secrets at rest -------------------------------------------------------
+
+# RCON passwords are stored encrypted (Fernet) with keys kept out of the
+# database. RCON_PASSWORD_KEYS: comma-separated keys, the first encrypts and
+# all decrypt (rotation steps: README); unset, one key generated once into
+# var/. Every process that reads the database needs the same keys: set the
+# variable when web, workers and beat do not share one var/ (compose).
+RCON_PASSWORD_KEYS = crypto.configured_keys(
+    env_str("RCON_PASSWORD_KEYS"), key_file=VAR_DIR / "rcon-password.key"
+)
+
+# The SQLite database file 0600 (SQLite gives its -wal and -shm files the same
+# mode), created so before SQLite would create it with the umask's.
+_sqlite_name = str(DATABASES["default"]["NAME"] or "")
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and _sqlite_name not in ("", ":memory:")
+    and not _sqlite_name.startswith("file:")
+    and Path(_sqlite_name).parent.is_dir()
+):
+    private_file(Path(_sqlite_name))
+    for _beside in (Path(f"{_sqlite_name}-wal"), Path(f"{_sqlite_name}-shm")):
+        if _beside.exists():  # left by an earlier version with the umask's mode
+            private_file(_beside)

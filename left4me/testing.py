@@ -47,6 +47,8 @@ class CeleryProcesses:
             CELERY_RESULT_BACKEND=self.redis_url,
             LEFT4ME_VAR_DIR=str(self.log_dir),
             SECRET_KEY=settings.SECRET_KEY,
+            # The same keys, or the worker could not read the stored RCON passwords.
+            RCON_PASSWORD_KEYS=",".join(settings.RCON_PASSWORD_KEYS),
             # The fake fleet is on loopback, which the panel refuses by default.
             OUTBOUND_ALLOWED_NETWORKS=settings.OUTBOUND_ALLOWED_NETWORKS,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from servers.fields import EncryptedPasswordField
 from servers.passwords import generate_rcon_password
 
 if TYPE_CHECKING:
@@ -39,6 +42,35 @@ class Blueprint(models.Model):
         return self.name
 
 
+class Perm(StrEnum):
+    """Permissions that give a power over servers one does not own (superusers hold all).
+
+    is_staff alone gives none: it opens the admin, and the admin asks for these too.
+    VIEW_RCON_PASSWORD downloads server.cfg (it carries the password);
+    CHANGE_SERVER edits, and moving a server takes both (see Powers.move).
+    """
+
+    VIEW_RCON_PASSWORD = "servers.view_rcon_password"  # noqa: S105 (a permission name)
+    CHANGE_SERVER = "servers.change_server"
+    ROTATE_RCON_PASSWORD = "servers.rotate_rcon_password"  # noqa: S105 (a permission name)
+
+
+@dataclass(frozen=True, slots=True)
+class Powers:
+    """What one user may do to one server beyond seeing it: the owner controls."""
+
+    download_cfg: bool
+    edit: bool
+    # A new host or port is where the poller sends the password next: moving a
+    # server discloses its password, so it takes both permissions.
+    move: bool
+    rotate: bool
+
+    @property
+    def any(self) -> bool:
+        return self.download_cfg or self.edit or self.rotate
+
+
 class ServerQuerySet(models.QuerySet["Server"]):
     def visible_to(self, user: User | AnonymousUser) -> ServerQuerySet:
         """Listed servers for everyone, plus the user's own; staff see all."""
@@ -48,11 +80,11 @@ class ServerQuerySet(models.QuerySet["Server"]):
             return self.filter(models.Q(listed=True) | models.Q(owner=user))
         return self.filter(listed=True)
 
-    def manageable_by(self, user: User | AnonymousUser) -> ServerQuerySet:
-        """Servers whose secrets (server.cfg, password) the user may see and change."""
+    def manageable_by(self, user: User | AnonymousUser, perm: Perm) -> ServerQuerySet:
+        """Servers on which the user has the power `perm` gives: their own, or all with it."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_staff:
+        if user.has_perm(perm):
             return self
         return self.filter(owner=user)
 
@@ -78,8 +110,9 @@ class Server(models.Model):
         max_length=16, choices=DesiredState.choices, default=DesiredState.STOPPED
     )
     # Never rendered in lists or forms; only the owner's server.cfg carries it.
-    rcon_password = models.CharField(
-        max_length=64, blank=True, default=generate_rcon_password, editable=False
+    # Encrypted at rest with RCON_PASSWORD_KEYS; Python code sees the plaintext.
+    rcon_password = EncryptedPasswordField(
+        blank=True, default=generate_rcon_password, editable=False
     )
     listed = models.BooleanField(
         default=False, help_text="Anyone may see this server's public page."
@@ -115,8 +148,25 @@ class Server(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("servers:detail", args=[self.pk])
 
-    def is_managed_by(self, user: User | AnonymousUser) -> bool:
+    def is_managed_by(self, user: User | AnonymousUser, perm: Perm) -> bool:
         """Same rule as ServerQuerySet.manageable_by, for a server already loaded."""
+        return user.is_authenticated and (self.owner_id == user.pk or user.has_perm(perm))
+
+    def powers_of(self, user: User | AnonymousUser) -> Powers:
+        download_cfg = self.is_managed_by(user, Perm.VIEW_RCON_PASSWORD)
+        edit = self.is_managed_by(user, Perm.CHANGE_SERVER)
+        return Powers(
+            download_cfg=download_cfg,
+            edit=edit,
+            move=edit and download_cfg,
+            rotate=self.is_managed_by(user, Perm.ROTATE_RCON_PASSWORD),
+        )
+
+    def shows_private_details_to(self, user: User | AnonymousUser) -> bool:
+        """Owner and staff see SteamIDs, pings, a private roster and the last error.
+
+        A matter of visibility, like visible_to: no secret of the server is in them.
+        """
         return user.is_authenticated and (user.is_staff or self.owner_id == user.pk)
 
     @property

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from servers.models import PasswordRotation, Server
 from servers.passwords import generate_rcon_password
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.forms import ModelForm
+
+logger = logging.getLogger(__name__)
 
 RCON_PASSWORD_CVAR = "rcon_password"  # noqa: S105 (a cvar name, not a secret)
 
@@ -38,6 +48,48 @@ def render_server_cfg(*, server: Server) -> str:
     return "\n".join(lines) + "\n"
 
 
+def record_secret_access(*, actor: User, server: Server, message: str) -> None:
+    """One admin-log row saying who used a server's secret, never the secret itself.
+
+    The owner's uses count too: the log answers "who may know this password?".
+    """
+    LogEntry.objects.log_actions(
+        user_id=actor.pk,
+        queryset=[server],
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )
+
+
+def download_server_cfg(*, server: Server, actor: User) -> str:
+    """server.cfg for `actor` to download; recorded, since it carries the password."""
+    record_secret_access(
+        actor=actor, server=server, message="Downloaded server.cfg (RCON password)"
+    )
+    return render_server_cfg(server=server)
+
+
+@transaction.atomic
+def save_server(*, form: ModelForm[Server], actor: User) -> Server:
+    """Save a valid edit form of an existing server; a new host or port is recorded.
+
+    The poller sends the password to the new address, so moving a server is a
+    disclosure: it takes the powers to edit and to see the password (Powers.move).
+    """
+    server = form.instance  # validation already copied the new values onto it
+    rows = Server.objects.select_for_update().filter(pk=server.pk)
+    before = "{}:{}".format(*rows.values_list("host", "port").get())
+    moved = server.address != before
+    if moved and not server.powers_of(actor).move:
+        raise PermissionDenied("Moving this server needs the permission to see its password.")
+    form.save()
+    if moved:
+        message = f"Changed host from {before} to {server.address}"
+        record_secret_access(actor=actor, server=server, message=message)
+    return server
+
+
 # SPEC 13: each rotation can cost a failed login at whatever the server's
 # address points to; at most this many per server per window.
 ROTATIONS_PER_WINDOW = 5
@@ -57,11 +109,15 @@ class RotationLimited(Exception):
 
 
 @transaction.atomic
-def rotate_rcon_password(*, server: Server, now: datetime | None = None) -> Server:
+def rotate_rcon_password(
+    *, server: Server, actor: User | None = None, now: datetime | None = None
+) -> Server:
     """Give the server a fresh password; the poller uses it once any auth back-off ends.
 
     Raises RotationLimited past ROTATIONS_PER_WINDOW in ROTATION_WINDOW. The
     server row is locked first, so two concurrent rotations count each other.
+    A rotation by a user goes in the admin log; the admin log needs a user, so
+    one without (the management command) is only a log line.
     """
     now = now or timezone.now()
     list(Server.objects.select_for_update().filter(pk=server.pk).values_list("pk", flat=True))
@@ -79,4 +135,8 @@ def rotate_rcon_password(*, server: Server, now: datetime | None = None) -> Serv
     )
     PasswordRotation.objects.create(server=server, rotated_at=now)
     PasswordRotation.objects.filter(server=server, rotated_at__lte=now - ROTATION_WINDOW).delete()
+    if actor is not None:
+        record_secret_access(actor=actor, server=server, message="Rotated the RCON password")
+    by = f"by user {actor.get_username()}" if actor else "with no user (a management command)"
+    logger.info("Rotated the RCON password of server %s (%s) %s", server.pk, server.name, by)
     return server

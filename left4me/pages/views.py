@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseStopPolling
 from left4me.pages.players import PlayerCard, player_cards
 from left4me.pages.serializers import panel_json
 from livestate import queries
-from servers.models import Server
+from servers.models import Powers, Server
 from servers.views import HtmxHttpRequest, visible_server
 
 
@@ -32,16 +32,17 @@ class PanelPage:
     live: queries.LivePanel
     current: list[PlayerCard]
     recent: list[PlayerCard]
-    can_manage: bool
+    can_manage: bool  # sees the private details (SteamIDs, pings, last error)
+    powers: Powers  # which owner controls to show
 
 
 def panel_page(request: HttpRequest, server: Server) -> PanelPage:
-    can_manage = server.is_managed_by(request.user)
+    can_manage = server.shows_private_details_to(request.user)
     live = queries.live_panel(
         server, now=timezone.now(), players_visible=server.players_public or can_manage
     )
     current, recent = player_cards(live.current, live.recent)
-    return PanelPage(live, current, recent, can_manage)
+    return PanelPage(live, current, recent, can_manage, server.powers_of(request.user))
 
 
 @require_GET
