@@ -153,3 +153,27 @@ class LiveStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.server_id}: {self.state}"
+
+
+class PollProgress(models.Model):
+    """When polling last moved: the liveness signal behind /healthz and the pages.
+
+    One row (key "poll"). The dispatcher stamps `dispatched_at` each tick; each
+    chunk stamps `finished_at` after it stored its results (a tick with nothing
+    to poll finishes at dispatch). A worker that answers `ping` while its pool
+    is stuck leaves `finished_at` behind, and that is what health checks see.
+    """
+
+    key = models.CharField(primary_key=True, max_length=16, default="poll")
+    dispatched_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name_plural = "poll progress"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.key}: finished {self.finished_at:%Y-%m-%d %H:%M:%S}"
+            if self.finished_at
+            else self.key
+        )

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from left4me import outbound
+from left4me import crypto, outbound
 from left4me.outbound import AddressRefused
 from left4me.rcon import (
     RconAuthError,
@@ -33,7 +33,7 @@ from left4me.rcon import (
     Status,
     aquery_status,
 )
-from livestate import limits, reconcile, store
+from livestate import limits, progress, reconcile, store
 from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
 from livestate.store import Target
 from servers import addresses
@@ -49,6 +49,10 @@ State = LiveStatus.State
 
 
 PollError = RconError | AddressRefused
+UNDECRYPTABLE_TEXT = (
+    "the stored RCON password cannot be decrypted: its key is not in RCON_PASSWORD_KEYS "
+    "(restore that key, or rotate the password)"
+)
 
 
 def failure_state(error: PollError) -> str:
@@ -161,6 +165,8 @@ def query_targets(targets: Sequence[Target], *, timeout: float, clock: Clock) ->
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
+            if crypto.is_undecryptable(target.password):  # its key is gone: never send a guess
+                raise RconError(UNDECRYPTABLE_TEXT)
             address = await resolve_target(target, policy=policy, timeout=timeout)
             if claimed.setdefault((address, target.port), target.server_id) != target.server_id:
                 raise AddressRefused(f"{target.host}:{target.port} is another server's address")
@@ -282,7 +288,8 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
     except BaseException:
         store.release(claim.token)
         raise
-    db_seconds = claim_seconds + time.perf_counter() - queried  # claim and write
+    progress.record_finished(now=clock())
+    db_seconds = claim_seconds + time.perf_counter() - queried  # claim, write, stamp
     log_trouble(changes, errors)
     report = PollReport(results, claim.busy, queried - started, db_seconds)
     logger.info(
@@ -327,6 +334,7 @@ def run_tick(
         wanted = set(server_ids)
         ids = [pk for pk in ids if pk in wanted]
     log_tick(plan, chunks=1)
+    progress.record_dispatch(now=clock(), nothing_to_poll=not ids)
     return plan, poll_servers(server_ids=ids, clock=clock)
 
 

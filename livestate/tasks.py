@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from left4me.singleflight import single_flight
-from livestate import limits, services
+from livestate import limits, progress, services
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +41,17 @@ def poll() -> None:
     behind the next; a server an earlier chunk still polls is skipped by the
     lease in `store.claim_servers`, so nothing here waits for earlier chunks.
     """
-    with single_flight("livestate:poll", ttl=DISPATCH_TIME_LIMIT) as acquired:
+    # The lock lives one period: dispatch takes milliseconds, and a dispatcher
+    # killed while holding it must not hold up the next tick (leases keep two
+    # polls of one server apart, whatever happens to this lock).
+    with single_flight("livestate:poll", ttl=settings.LIVE_STATE_POLL_SECONDS) as acquired:
         if not acquired:
             logger.warning("tick skipped: another dispatch of livestate.poll is running")
             return
         plan = services.plan_tick(now=timezone.now())
         chunks = chunked(plan.server_ids, settings.LIVE_STATE_POLL_CHUNK_SIZE)
         services.log_tick(plan, chunks=len(chunks))
+        progress.record_dispatch(now=timezone.now(), nothing_to_poll=not chunks)
         for chunk in chunks:
             poll_chunk.apply_async(
                 (chunk,),
