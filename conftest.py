@@ -119,3 +119,23 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if "left4me/rcon/" in item.nodeid:
             item.add_marker(pytest.mark.nodb)
+
+
+@pytest.fixture(autouse=True)
+def _polling_alive(request):
+    """Pages see a panel that polls (a fresh PollProgress stamp), as in production.
+
+    Without it every page would say "the panel is not polling". Tests of the
+    stalled panel mark themselves `polling_stalled`; tests without a database
+    are left alone.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or request.node.get_closest_marker("polling_stalled"):
+        return
+    transactional = marker.kwargs.get("transaction", False) or (marker.args and marker.args[0])
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.utils import timezone
+
+    from livestate import progress
+
+    progress.record_finished(now=timezone.now())

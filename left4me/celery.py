@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import beat_init, before_task_publish, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "left4me.settings")
 
@@ -24,3 +25,17 @@ def start_pool_watchdog(sender: Any = None, **kwargs: Any) -> None:
 
     if settings.WORKER_WEDGED_SECONDS:
         PoolWatchdog(limit=settings.WORKER_WEDGED_SECONDS).start()
+
+
+@beat_init.connect
+def start_beat_heartbeat(sender: Any = None, **kwargs: Any) -> None:
+    """In beat only: each task beat sends touches var/beat-heartbeat."""
+    before_task_publish.connect(touch_beat_heartbeat, weak=False)
+
+
+def touch_beat_heartbeat(sender: Any = None, **kwargs: Any) -> None:
+    from django.conf import settings
+
+    from left4me.heartbeat import BEAT_HEARTBEAT, touch
+
+    touch(Path(settings.VAR_DIR) / BEAT_HEARTBEAT)

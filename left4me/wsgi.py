@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn left4me.wsgi)."""
+"""WSGI entry point: `python -m left4me.serve` serves it with waitress (left4me/serve.py)."""
 
 from __future__ import annotations
 

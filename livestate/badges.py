@@ -72,10 +72,22 @@ def is_fresh(status: LiveFacts, *, now: datetime, stale_after: timedelta) -> boo
     return status.answered_at is not None and now - status.answered_at <= stale_after
 
 
+NOT_POLLING = "the panel is not polling"
+
+
 def live_badge(
-    desired_state: str, status: LiveFacts, *, now: datetime, stale_after: timedelta
+    desired_state: str,
+    status: LiveFacts,
+    *,
+    now: datetime,
+    stale_after: timedelta,
+    polling_stalled: bool = False,
 ) -> Badge:
-    """The badge of a server meant to be in `desired_state` whose last poll left `status`."""
+    """The badge of a server meant to be in `desired_state` whose last poll left `status`.
+
+    When the panel itself has stopped polling, an old answer is the panel's
+    fault, not the server's: the reason says so instead of "unreachable".
+    """
     if desired_state != Server.DesiredState.RUNNING:
         return Badge("off", "—", "not meant to be running")
     if is_fresh(status, now=now, stale_after=stale_after):
@@ -83,6 +95,8 @@ def live_badge(
         if status.hibernating:
             return Badge("idle", f"{count} · idle · {status.map}")
         return Badge("live", f"{count} · {status.map}")
+    if polling_stalled:
+        return Badge("stale", "?", NOT_POLLING)
     return Badge("stale", "?", stale_reason(status, now=now))
 
 

@@ -63,7 +63,9 @@ _ROW_FIELDS = (
 )  # fmt: skip
 
 
-def server_rows(servers: QuerySet[Server], *, now: datetime) -> list[ServerRow]:
+def server_rows(
+    servers: QuerySet[Server], *, now: datetime, polling_stalled: bool = False
+) -> list[ServerRow]:
     """The server list with each server's live state, in one query (a join)."""
     limit = stale_after()
     url_prefix = reverse("servers:detail", args=[0]).removesuffix("0/")  # one reverse
@@ -78,7 +80,9 @@ def server_rows(servers: QuerySet[Server], *, now: datetime) -> list[ServerRow]:
                 listed=listed,
                 state=status.state,
                 state_label=STATE_LABELS[status.state],
-                badge=live_badge(desired, status, now=now, stale_after=limit),
+                badge=live_badge(
+                    desired, status, now=now, stale_after=limit, polling_stalled=polling_stalled
+                ),
             )
         )
     return rows
@@ -179,9 +183,17 @@ def map_runs(spans: list[MapSpan], limit: int = MAP_HISTORY_LIMIT) -> list[MapRu
     return runs[::-1][:limit]
 
 
-def live_panel(server: Server, *, now: datetime, players_visible: bool) -> LivePanel:
+def live_panel(
+    server: Server, *, now: datetime, players_visible: bool, polling_stalled: bool = False
+) -> LivePanel:
     status = status_of(server)
-    badge = live_badge(server.desired_state, status, now=now, stale_after=stale_after())
+    badge = live_badge(
+        server.desired_state,
+        status,
+        now=now,
+        stale_after=stale_after(),
+        polling_stalled=polling_stalled,
+    )
     panel = LivePanel(server, status, badge, now, players_visible)
     spans = history_spans(server, since=now - CHART_WINDOWS[-1][1])
     panel.charts = [player_chart_for(spans, label, window, now) for label, window in CHART_WINDOWS]

@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from left4me.pages.players import PlayerCard, player_cards
 from left4me.pages.serializers import panel_json
-from livestate import queries
+from livestate import progress, queries
 from servers.models import Powers, Server
 from servers.views import HtmxHttpRequest, visible_server
 
@@ -30,6 +30,7 @@ class PanelPage:
     """The live panel as this viewer may see it."""
 
     live: queries.LivePanel
+    polling: progress.Polling
     current: list[PlayerCard]
     recent: list[PlayerCard]
     can_manage: bool  # sees the private details (SteamIDs, pings, last error)
@@ -38,20 +39,29 @@ class PanelPage:
 
 def panel_page(request: HttpRequest, server: Server) -> PanelPage:
     can_manage = server.shows_private_details_to(request.user)
+    now = timezone.now()
+    polling = progress.polling_state(now=now)
     live = queries.live_panel(
-        server, now=timezone.now(), players_visible=server.players_public or can_manage
+        server,
+        now=now,
+        players_visible=server.players_public or can_manage,
+        polling_stalled=polling.stalled,
     )
     current, recent = player_cards(live.current, live.recent)
-    return PanelPage(live, current, recent, can_manage, server.powers_of(request.user))
+    return PanelPage(live, polling, current, recent, can_manage, server.powers_of(request.user))
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def server_list(request: HtmxHttpRequest) -> HttpResponse:
     """All visible servers with live badges; htmx re-fetches just the rows."""
-    rows = queries.server_rows(Server.objects.visible_to(request.user), now=timezone.now())
+    now = timezone.now()
+    polling = progress.polling_state(now=now)
+    servers = Server.objects.visible_to(request.user)
+    rows = queries.server_rows(servers, now=now, polling_stalled=polling.stalled)
     template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"
-    return render(request, template, {"rows": [row_html(row) for row in rows]})
+    context = {"rows": [row_html(row) for row in rows], "polling": polling}
+    return render(request, template, context)
 
 
 def row_html(row: queries.ServerRow) -> str:
