@@ -9,14 +9,15 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from left4me.commands import OpsCommand
 from left4me.rcon.text import clean
 from livestate import services
 from servers.models import Server
 
 
-class Command(BaseCommand):
+class Command(OpsCommand):
     help = "Run one poll tick in-process (or every interval) and print a per-server table."
 
     def add_arguments(self, parser: CommandParser) -> None:

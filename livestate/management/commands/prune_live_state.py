@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from left4me.commands import OpsCommand
 from livestate import services
 
 
@@ -20,7 +21,7 @@ def positive_int(value: str) -> int:
     return number
 
 
-class Command(BaseCommand):
+class Command(OpsCommand):
     help = "Delete snapshots and closed player sessions older than N days."
 
     def add_arguments(self, parser: CommandParser) -> None:

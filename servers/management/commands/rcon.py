@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from left4me.commands import OpsCommand
 from left4me.rcon import RconError, query
 from left4me.rcon.text import clean, printable
 from servers.addresses import AddressRefused, InvalidHost, check_address
 from servers.management.lookup import find_server
 
 
-class Command(BaseCommand):
+class Command(OpsCommand):
     help = "Run an RCON command on a server: rcon SERVER COMMAND... (SERVER is an id or a name)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from left4me.commands import OpsCommand
 from servers.encryption import BATCH_SIZE, Reencryption, reencrypt_rcon_passwords
 
 SHOWN_IDS = 20
 
 
-class Command(BaseCommand):
+class Command(OpsCommand):
     help = (
         "Re-encrypt every stored RCON password with the first key of RCON_PASSWORD_KEYS. "
         "Rotation: prepend a new key, run this, then drop the old key."

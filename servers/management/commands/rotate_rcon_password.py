@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from left4me.commands import OpsCommand
 from servers import services
 from servers.management.lookup import find_server
 
 
-class Command(BaseCommand):
+class Command(OpsCommand):
     help = "Rotate a server's RCON password: rotate_rcon_password SERVER (id or name)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
+from left4me.commands import OpsCommand
 from left4me.rcon.fleet import FakeServer, load_scenario, random_fleet, serve_forever
 from left4me.rcon.fleet.fleet import Fleet
 from servers.models import Server
@@ -33,7 +34,7 @@ def ratio(value: str) -> float:
     return number
 
 
-class Command(BaseCommand):
+class Command(OpsCommand):
     help = "Run simulated L4D2 servers (RCON on 127.0.0.1) until Ctrl-C."
 
     def add_arguments(self, parser: CommandParser) -> None:

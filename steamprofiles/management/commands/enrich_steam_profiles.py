@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
+from left4me.commands import OpsCommand
 from steamprofiles import services
 
 
@@ -31,7 +32,7 @@ class ProgressBar:
             self.bar.close()
 
 
-class Command(BaseCommand):
+class Command(OpsCommand):
     help = "Fetch Steam names and avatars of current players due a refresh (--all: every ID)."
 
     def add_arguments(self, parser: CommandParser) -> None:
