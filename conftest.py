@@ -86,13 +86,39 @@ def _service_missing(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+def _claim_redis_database() -> str:
+    """A Redis database of this run's own, as `./dev test` takes one (same lock files).
+
+    pytest run directly would otherwise share database 15 with any other run
+    on the machine: each flushes it and their workers eat each other's tasks.
+    The lock is held until this process ends.
+    """
+    import fcntl
+    import os
+    import tempfile
+
+    for db in range(15, 9, -1):
+        lock = open(os.path.join(tempfile.gettempdir(), f"left4me-test-redis-{db}.lock"), "w")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        _held_locks.append(lock)
+        return f"redis://127.0.0.1:6379/{db}"
+    pytest.fail("Redis test databases 10-15 are all in use by other runs (set TEST_REDIS_URL)")
+
+
+_held_locks: list = []
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     import os
 
     import redis
 
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = os.environ.get("TEST_REDIS_URL") or _claim_redis_database()
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as error:

@@ -78,4 +78,4 @@ def test_a_churning_fleet_is_recorded_exactly_through_a_worker(
         stints, answers = stints_from_truth(fleet.truth()), fleet.answers()
     verdict = judge(stints, recorded_sessions(origin), answers, interval=POLL)
     assert verdict.ok, verdict.report() + "\n" + celery_worker_factory.log("worker")[-3000:]
-    assert verdict.required > 60
+    assert verdict.required > 60, celery_worker_factory.log("worker")[-3000:]
