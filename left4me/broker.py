@@ -28,7 +28,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from kombu.transport import filesystem, virtual
+from kombu.transport import TRANSPORT_ALIASES, filesystem, virtual
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
@@ -146,3 +146,12 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+def install() -> None:
+    """Make `filesystem://` mean this transport in this process.
+
+    An alias, not CELERY_BROKER_TRANSPORT: that setting would also apply to
+    every connection made with an explicit URL (a redis:// one included).
+    """
+    TRANSPORT_ALIASES["filesystem"] = TRANSPORT

@@ -9,7 +9,10 @@ from typing import Any
 from celery import Celery
 from celery.signals import beat_init, before_task_publish, worker_ready
 
+from left4me import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "left4me.settings")
+broker.install()  # filesystem:// is the safe embedded broker (left4me/broker.py)
 
 app = Celery("left4me")
 app.config_from_object("django.conf:settings", namespace="CELERY")
