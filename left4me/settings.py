@@ -375,4 +375,3 @@ if (
     for _beside in (Path(f"{_sqlite_name}-wal"), Path(f"{_sqlite_name}-shm")):
         if _beside.exists():  # left by an earlier version with the umask's mode
             private_file(_beside)
-
