@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "servers",
     "livestate",
     "steamprofiles",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -346,7 +347,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         name: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
-        for name in ("left4me", "servers", "livestate", "steamprofiles")
+        for name in ("left4me", "servers", "livestate", "steamprofiles", "alerts")
     },
 }
 
@@ -375,3 +376,48 @@ if (
     for _beside in (Path(f"{_sqlite_name}-wal"), Path(f"{_sqlite_name}-shm")):
         if _beside.exists():  # left by an earlier version with the umask's mode
             private_file(_beside)
+
+
+# --- Metrics ---------------------------------------------------------------
+
+# /metrics (Prometheus text format) answers `Authorization: Bearer <METRICS_TOKEN>`;
+# unset, it answers loopback clients only. A token is a secret: checked here by
+# shape only, never echoed.
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+if METRICS_TOKEN and not re.fullmatch(r"[A-Za-z0-9._~+/-]{16,}=*", METRICS_TOKEN):
+    raise EnvError(
+        "METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - "
+        "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    )
+# A scraper on loopback speaks plain HTTP, like the health probe; the redirect
+# would protect nothing (a token is sent before any redirect comes back).
+SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^metrics/?$"]
+
+
+# --- Alerts ----------------------------------------------------------------
+
+# Owners' webhooks (Discord or signed JSON) when a server goes down, comes
+# back, rejects the panel's RCON password, crosses a player count or a
+# watched player joins. Destinations obey the OUTBOUND_* networks above.
+ALERT_DOWN_AFTER_SECONDS = env_int("ALERT_DOWN_AFTER_SECONDS", 60, minimum=1)
+# At most this many sends a minute to one destination host (all rules together).
+ALERT_RATE_PER_MINUTE = env_int("ALERT_RATE_PER_MINUTE", 30, minimum=1)
+# A rule whose deliveries have all failed for this long is paused.
+ALERT_PAUSE_AFTER_SECONDS = env_int("ALERT_PAUSE_AFTER_SECONDS", 86400, minimum=60)
+ALERT_HISTORY_DAYS = env_int("ALERT_HISTORY_DAYS", 30, minimum=1)
+# The panel's public address, for links in alerts (https://panel.example.org); empty: no link.
+ALERT_PANEL_URL = env_str("ALERT_PANEL_URL").strip()
+if ALERT_PANEL_URL and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", ALERT_PANEL_URL):
+    raise EnvError(f"ALERT_PANEL_URL must be an http(s) URL, got {ALERT_PANEL_URL!r}")
+# A CA bundle file for HTTPS webhooks (a private CA); empty: the system's.
+ALERT_CA_BUNDLE = env_str("ALERT_CA_BUNDLE").strip()
+CELERY_BEAT_SCHEDULE["every-5s-evaluate-alerts"] = {
+    "task": "alerts.evaluate",
+    "schedule": LIVE_STATE_POLL_SECONDS,
+    "options": {"expires": LIVE_STATE_POLL_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["hourly-prune-alert-deliveries"] = {
+    "task": "alerts.prune",
+    "schedule": LIVE_STATE_PRUNE_SECONDS,
+    "options": {"expires": LIVE_STATE_PRUNE_SECONDS},
+}

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from left4me import crypto, outbound
+from left4me import crypto, metrics_store, outbound
 from left4me.outbound import AddressRefused
 from left4me.rcon import (
     RconAuthError,
@@ -292,6 +292,9 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
     db_seconds = claim_seconds + time.perf_counter() - queried  # claim, write, stamp
     log_trouble(changes, errors)
     report = PollReport(results, claim.busy, queried - started, db_seconds)
+    metrics_store.record_poll(
+        seconds=report.seconds, failures=[r.state for r in results if r.error]
+    )
     logger.info(
         "polled %d servers, %d failed, %d held by an earlier poll, in %.2f s "
         "(rcon %.2f s, db %.2f s)",

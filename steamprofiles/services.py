@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from left4me import metrics_store
 from livestate.models import PlayerSession
 from steamprofiles import steam_api
 from steamprofiles.models import SteamProfile
@@ -252,10 +253,12 @@ def _call_steam(chunk: Sequence[str], report: EnrichReport, *, now: datetime) ->
     try:
         found = steam_api.fetch_player_summaries(chunk, api_key=settings.STEAM_WEB_API_KEY)
     except steam_api.SteamApiError as error:
+        metrics_store.record_steam_call(error.kind.value)
         report.error = str(error)
         report.backoff_until = record_failure(error=error, now=now).until
         logger.warning("Steam profile lookup failed: %s", steam_api.redact(report.problem))
         return False
+    metrics_store.record_steam_call(metrics_store.STEAM_CALL_OK)
     record_success()
     stored, unresolved = store_summaries(asked=chunk, found=found, now=now)
     report.stored += stored
