@@ -60,7 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: loopback health probes pass whatever ALLOWED_HOSTS and the HTTPS redirect say.
-    "left4me.pages.health.LoopbackHealthMiddleware",
+    "left4me.pages.probes.LoopbackProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

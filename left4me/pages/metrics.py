@@ -35,7 +35,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.utils import floatToGoString
 
 from left4me import metrics_store as store
-from left4me.pages.health import is_loopback
+from left4me.pages.clients import is_loopback
 from livestate import progress
 from livestate.badges import LiveRow, is_fresh
 from livestate.models import LiveStatus, PlayerSession

@@ -86,3 +86,13 @@ def test_it_answers_a_plain_http_scraper_on_loopback_despite_the_https_redirect(
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     assert client.get("/servers/", REMOTE_ADDR="127.0.0.1").status_code == 301
+
+
+def test_it_answers_a_loopback_scrape_whatever_the_host(client, settings):
+    settings.ALLOWED_HOSTS = ["panel.example.org"]
+    settings.METRICS_TOKEN = ""
+    response = client.get("/metrics", HTTP_HOST="127.0.0.1:8000", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    assert b"left4me_poll_failures_total" in response.content
+    refused = client.get("/metrics", HTTP_HOST="evil.example", REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 400
