@@ -8,4 +8,7 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from alerts import checks  # noqa: F401 (registers the system checks)
+        # checks registers the system checks; client installs urllib3's
+        # request-line filter in every process at start-up, not at the first
+        # webhook, so what the logs show never depends on what ran first.
+        from alerts import checks, client  # noqa: F401
