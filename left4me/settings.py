@@ -177,7 +177,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Prefork, with fresh pipes for every replacement child (left4me/pool.py).
 CELERY_WORKER_POOL = "left4me.pool:TaskPool"
 # A worker whose pool takes no task for this long exits to be restarted (0: never).
-WORKER_WEDGED_SECONDS = env_float("WORKER_WEDGED_SECONDS", 4, minimum=0)
+WORKER_WEDGED_SECONDS = env_float("WORKER_WEDGED_SECONDS", 3, minimum=0)
+# A pool child's death is reported after this long (Celery's default, 10 s,
+# kept a killed chunk's servers waiting for three poll periods).
+CELERY_WORKER_LOST_WAIT = 2.0
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -70,11 +70,18 @@ class CeleryProcesses:
         return proc
 
     def worker(
-        self, *, queues: str = "default,polling", name: str = "worker", **env: str
+        self,
+        *,
+        queues: str = "default,polling",
+        name: str = "worker",
+        pool: str = "solo",
+        **env: str,
     ) -> subprocess.Popen[bytes]:
+        """A worker; `pool="prefork"` gives it pool children (the product's pool, 1 child)."""
+        pool_args = ["--pool=solo"] if pool == "solo" else ["--pool=prefork", "--concurrency=1"]
         proc = self.start(
             "worker",
-            "--pool=solo",
+            *pool_args,
             "--without-gossip",
             "--without-mingle",
             "-Q",

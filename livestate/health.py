@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -79,7 +81,7 @@ def probe_cache() -> None:
 
 
 def probe_broker() -> None:
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+    if broker_is_local():
         folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
         probe = folder / f".healthz-{uuid.uuid4().hex}"
         probe.write_bytes(b"")  # the disk takes messages
@@ -101,13 +103,38 @@ def probe_polling(now: datetime) -> dict[str, Any]:
     }
 
 
+# Cache and broker are probed in threads with a deadline: a Redis that stalls
+# (its clients retry) must not hold /healthz, and the web server's threads,
+# for the whole stall.
+_probes = ThreadPoolExecutor(max_workers=4, thread_name_prefix="left4me-health")
+PROBE_DEADLINE_SECONDS = 2.0
+
+
+def within_deadline(probe: Callable[[], dict[str, Any] | None]) -> Check:
+    future = _probes.submit(timed, probe)
+    try:
+        return future.result(timeout=PROBE_DEADLINE_SECONDS)
+    except FutureTimeout:
+        return Check(False, PROBE_DEADLINE_SECONDS, "TimeoutError")
+
+
+def cache_is_remote() -> bool:
+    """Redis: probed in a thread. The database cache shares the database (and its
+    connection: a thread would open another) and is covered by that check's time."""
+    return not str(settings.CACHES["default"]["BACKEND"]).endswith("DatabaseCache")
+
+
+def broker_is_local() -> bool:
+    return settings.CELERY_BROKER_URL.startswith("filesystem://")
+
+
 def check_health(*, now: datetime) -> Health:
     """Every check, each on its own: a dead cache does not hide a live database."""
     database = timed(probe_database)
     checks = {
         "database": database,
-        "cache": timed(probe_cache),
-        "broker": timed(probe_broker),
+        "cache": within_deadline(probe_cache) if cache_is_remote() else timed(probe_cache),
+        "broker": timed(probe_broker) if broker_is_local() else within_deadline(probe_broker),
         "polling": timed(lambda: probe_polling(now))
         if database.ok
         else Check(False, 0.0, "database unavailable"),

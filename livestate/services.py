@@ -263,7 +263,9 @@ def state_rows(results: Sequence[PollResult]) -> tuple[list[store.Answered], lis
     return answered, failed
 
 
-def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> PollReport:
+def poll_servers(
+    *, server_ids: Sequence[int], clock: Clock = timezone.now, lease_token: str = ""
+) -> PollReport:
     """Poll these servers once: claim, query concurrently, reconcile, write.
 
     Servers another poll still holds (a slow or killed earlier tick) are
@@ -272,7 +274,10 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
     now = clock()
     claimed = time.perf_counter()
     claim = store.claim_servers(
-        server_ids, now=now, until=now + timedelta(seconds=limits.chunk_time_limit())
+        server_ids,
+        now=now,
+        until=now + timedelta(seconds=limits.chunk_time_limit()),
+        token=lease_token,
     )
     claim_seconds = time.perf_counter() - claimed
     try:
@@ -288,7 +293,10 @@ def poll_servers(*, server_ids: Sequence[int], clock: Clock = timezone.now) -> P
     except BaseException:
         store.release(claim.token)
         raise
-    progress.record_finished(now=clock())
+    if claim.targets or not server_ids:
+        # Progress means servers polled: a chunk whose servers were all still
+        # held by an earlier (killed) poll did not move anything forward.
+        progress.record_finished(now=clock())
     db_seconds = claim_seconds + time.perf_counter() - queried  # claim, write, stamp
     log_trouble(changes, errors)
     report = PollReport(results, claim.busy, queried - started, db_seconds)

@@ -67,14 +67,18 @@ _CLAIMED_FIELDS = (
 )  # fmt: skip
 
 
-def claim_servers(server_ids: Sequence[int], *, now: datetime, until: datetime) -> Claim:
+def claim_servers(
+    server_ids: Sequence[int], *, now: datetime, until: datetime, token: str = ""
+) -> Claim:
     """Lease the given servers whose lease is free or expired, and load them.
 
     Compare-and-set in one UPDATE per batch: a server another poll holds is
-    left alone and counted as busy; a lease left by a killed worker expires.
+    left alone and counted as busy; a lease left by a killed worker expires,
+    or is released at once when the worker reports the chunk lost (the token
+    is then the chunk task's id: see livestate.tasks).
     """
     ensure_statuses(server_ids)
-    token = uuid.uuid4().hex
+    token = token or uuid.uuid4().hex
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     for ids in batched(server_ids):
         LiveStatus.objects.filter(free, server_id__in=ids).update(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from billiard.exceptions import WorkerLostError
+from celery import Task, shared_task
+from celery.signals import task_failure
 from django.conf import settings
 from django.utils import timezone
 
 from left4me.singleflight import single_flight
-from livestate import limits, progress, services
+from livestate import limits, progress, services, store
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +65,32 @@ def poll() -> None:
             )
 
 
-@shared_task(name="livestate.poll_chunk", ignore_result=True)
-def poll_chunk(server_ids: list[int]) -> None:
+@shared_task(name="livestate.poll_chunk", ignore_result=True, bind=True)
+def poll_chunk(self: Task, server_ids: list[int]) -> None:
     """Poll a set of servers concurrently and write the results (limits set at dispatch)."""
-    services.poll_servers(server_ids=server_ids)
+    services.poll_servers(server_ids=server_ids, lease_token=lease_token_of(self.request.id))
+
+
+def lease_token_of(task_id: str | None) -> str:
+    """A chunk's leases carry its task id, so the worker can release them if it dies."""
+    return (task_id or "").replace("-", "")[:32]
+
+
+@task_failure.connect
+def release_lost_chunk(
+    sender: Task | None = None, task_id: str | None = None, **kwargs: Any
+) -> None:
+    """A pool child killed mid-chunk (SIGKILL, OOM) took its leases with it: without
+    this, its servers would wait out the lease (the chunk's hard time limit,
+    three poll periods) before anyone polls them again. The worker's main
+    process reports the loss here; the child did not write, so nothing is lost.
+    """
+    if sender is None or sender.name != "livestate.poll_chunk" or not task_id:
+        return
+    if not isinstance(kwargs.get("exception"), WorkerLostError):
+        return  # a failure inside the task released its leases already
+    released = store.release(lease_token_of(task_id))
+    logger.warning("chunk %s lost with its worker: released %d servers", task_id, released)
 
 
 @shared_task(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -99,3 +100,36 @@ def test_it_recovers_cleanly_from_a_worker_killed_mid_tick(celery_worker_factory
     open_pairs = list(PlayerSession.objects.open().values_list("server_id", "steam_id_64"))
     assert len(open_pairs) == len(set(open_pairs)) == 7
     assert PlayerSession.objects.count() == 7  # nothing split or doubled by the crash
+
+
+def test_it_releases_a_chunk_lost_with_its_pool_child_at_once(celery_worker_factory, owner):
+    """Without the release, the killed chunk's servers wait out its lease (15 s at 5 s periods)."""
+    fakes = [scenario("slow", BOB, failure="slow", slow_seconds=3)]
+    with running_fleet(fakes, clock="real") as fleet:
+        register(fleet, owner)
+        slower = {**FAST, "LIVE_STATE_POLL_SECONDS": "2"}  # leases of 2 x 2 + 5 = 9 s
+        worker = celery_worker_factory.worker(name="prefork", pool="prefork", **slower)
+        celery_worker_factory.beat(**slower)
+        slow = Server.objects.get(name="slow")
+        status = wait_for(
+            lambda: LiveStatus.objects.filter(server=slow).exclude(lease_token="").first(),
+            what="a chunk to hold the slow server",
+        )
+        child = wait_for(lambda: children_of(worker.pid), what="the pool child")[0]
+        os.kill(child, signal.SIGKILL)
+        killed_at = time.monotonic()
+        wait_for(
+            lambda: (
+                LiveStatus.objects.filter(server=slow, lease_token=status.lease_token).count() == 0
+            ),
+            timeout=20,
+            what="the lost chunk's lease released",
+        )
+        released_after = time.monotonic() - killed_at
+    assert "lost with its worker: released 1 servers" in celery_worker_factory.log("prefork")
+    assert released_after < 7  # the lease itself would have run 9 s from the claim
+
+
+def children_of(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(line) for line in found.stdout.split()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -69,3 +70,27 @@ def test_it_checks_a_redis_broker(settings, redis_url):
     assert not broker.ok
     assert broker.error
     assert "127.0.0.1" not in broker.error
+
+
+def test_it_answers_within_its_deadline_while_redis_stalls(settings):
+    """A listener that accepts and never answers: the cache check times out, /healthz does not."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{server.getsockname()[1]}/0",
+            "OPTIONS": {"socket_timeout": 30, "socket_connect_timeout": 30},
+        }
+    }
+    try:
+        began = time.monotonic()
+        health = check_health(now=timezone.now())
+        took = time.monotonic() - began
+    finally:
+        server.close()
+    assert health.as_json()["checks"]["cache"]["error"] == "TimeoutError"
+    assert took < 10  # the client alone would wait 30 s
