@@ -119,6 +119,13 @@ def release(token: str) -> int:
     return LiveStatus.objects.filter(lease_token=token).update(lease_until=None, lease_token="")
 
 
+def release_prefix(prefix: str, *, claimed_before: datetime) -> int:
+    """Give back the leases whose token starts with `prefix` (one worker's, see tasks)
+    and that end before `claimed_before` (a lease ends one chunk limit after its claim)."""
+    held = LiveStatus.objects.filter(lease_token__startswith=prefix, lease_until__lt=claimed_before)
+    return held.update(lease_until=None, lease_token="")
+
+
 def load_open_sessions(server_ids: Sequence[int]) -> dict[int, list[OpenSession]]:
     sessions: dict[int, list[OpenSession]] = defaultdict(list)
     fields = ("id", "server_id", "steam_id_64", "joined_at", "last_seen_at", "min_ping", "max_ping")

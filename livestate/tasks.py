@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from billiard.exceptions import WorkerLostError
 from celery import Task, shared_task
-from celery.signals import task_failure
+from celery.signals import celeryd_init, task_failure, worker_ready
 from django.conf import settings
 from django.utils import timezone
 
@@ -68,12 +70,44 @@ def poll() -> None:
 @shared_task(name="livestate.poll_chunk", ignore_result=True, bind=True)
 def poll_chunk(self: Task, server_ids: list[int]) -> None:
     """Poll a set of servers concurrently and write the results (limits set at dispatch)."""
-    services.poll_servers(server_ids=server_ids, lease_token=lease_token_of(self.request.id))
+    token = lease_token_of(self.request.id, node=self.request.hostname)
+    services.poll_servers(server_ids=server_ids, lease_token=token)
 
 
-def lease_token_of(task_id: str | None) -> str:
-    """A chunk's leases carry its task id, so the worker can release them if it dies."""
-    return (task_id or "").replace("-", "")[:32]
+def node_prefix(node: str | None) -> str:
+    """8 hex digits naming a worker node (`poller@host`): unique among running workers."""
+    return hashlib.sha256((node or "").encode()).hexdigest()[:8]
+
+
+def lease_token_of(task_id: str | None, *, node: str | None) -> str:
+    """A chunk's leases name its worker and its task, so either can release them:
+    the worker when the pool child running it dies, a restarted worker for a
+    whole worker that was killed (same node name, a new process)."""
+    return node_prefix(node) + (task_id or "").replace("-", "")[:24]
+
+
+_this_node: list[str] = []  # set in the worker's main process, inherited by its children
+_started_at: list[datetime] = []
+
+
+@celeryd_init.connect
+def remember_node(sender: str | None = None, **kwargs: Any) -> None:
+    _this_node[:] = [sender or ""]
+    _started_at[:] = [timezone.now()]
+
+
+@worker_ready.connect
+def release_leases_of_a_killed_predecessor(**kwargs: Any) -> None:
+    """A worker killed whole (SIGKILL, OOM) reported nothing: its successor, started
+    under the same node name, frees what it held instead of letting those
+    servers wait out the lease (three poll periods)."""
+    if not _this_node:
+        return
+    # Only leases taken before this process started: never one of its own children's.
+    before = _started_at[0] + timedelta(seconds=limits.chunk_time_limit())
+    released = store.release_prefix(node_prefix(_this_node[0]), claimed_before=before)
+    if released:
+        logger.warning("released %d servers a killed %s held", released, _this_node[0])
 
 
 @task_failure.connect
@@ -89,7 +123,8 @@ def release_lost_chunk(
         return
     if not isinstance(kwargs.get("exception"), WorkerLostError):
         return  # a failure inside the task released its leases already
-    released = store.release(lease_token_of(task_id))
+    node = _this_node[0] if _this_node else None
+    released = store.release(lease_token_of(task_id, node=node))
     logger.warning("chunk %s lost with its worker: released %d servers", task_id, released)
 
 

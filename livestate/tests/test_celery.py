@@ -133,3 +133,24 @@ def test_it_releases_a_chunk_lost_with_its_pool_child_at_once(celery_worker_fact
 def children_of(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     return [int(line) for line in found.stdout.split()]
+
+
+def test_it_frees_a_killed_workers_leases_when_it_comes_back(celery_worker_factory, owner):
+    """SIGKILL of a whole worker reports nothing; its successor (same node name) frees them."""
+    fakes = [scenario("slow", BOB, failure="slow", slow_seconds=3)]
+    with running_fleet(fakes, clock="real") as fleet:
+        register(fleet, owner)
+        slower = {**FAST, "LIVE_STATE_POLL_SECONDS": "2"}  # leases of 2 x 2 + 5 = 9 s
+        worker = celery_worker_factory.worker(name="poller", **slower)
+        celery_worker_factory.beat(**slower)
+        slow = Server.objects.get(name="slow")
+        held = wait_for(
+            lambda: LiveStatus.objects.filter(server=slow).exclude(lease_token="").first(),
+            what="a chunk to hold the slow server",
+        )
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        celery_worker_factory.worker(name="poller", **slower)  # the supervisor's restart
+        still_held = LiveStatus.objects.filter(server=slow, lease_token=held.lease_token)
+        assert not still_held.exists(), "released as the new worker became ready"
+    assert "released 1 servers a killed poller@" in celery_worker_factory.log("poller")
