@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -131,3 +133,22 @@ class CeleryProcesses:
                 proc.wait()
             log.close()
         celery_app.close()
+
+
+def wait_for[T](
+    condition: Callable[[], T | None], timeout: float = 30, what: str = "condition"
+) -> T:
+    """Wait for a truthy condition with a deadline (never a sleep that assumes timing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def children_of(pid: int) -> list[int]:
+    """The child processes of `pid` (a Celery worker's pool)."""
+    command = [shutil.which("pgrep") or "/usr/bin/pgrep", "-P", str(pid)]
+    found = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    return [int(line) for line in found.stdout.split()]

@@ -12,7 +12,6 @@ import contextlib
 import io
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -21,15 +20,11 @@ import pytest
 from celery import Celery
 
 from left4me.supervise import Supervisor
+from left4me.testing import children_of
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.nodb]
 
 RECOVERY_LIMIT_SECONDS = 45  # generous for a loaded CI machine; bench/chaos.py prints real figures
-
-
-def children_of(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    return [int(line) for line in found.stdout.split()]
 
 
 def ping_until_answered(client: Celery, *, within: float) -> float:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 from django.utils import timezone
 
 from left4me.rcon.fleet import running_fleet, server_from_dict
+from left4me.testing import children_of, wait_for
 from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
 from livestate.tests.helpers import ALICE, BOB
 from servers.models import Server
@@ -18,16 +18,6 @@ from servers.models import Server
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 FAST = {"LIVE_STATE_POLL_SECONDS": "1", "LIVE_STATE_QUERY_TIMEOUT_SECONDS": "0.8"}
-
-
-def wait_for(condition, timeout: float = 30, what: str = "condition"):
-    """Wait for a condition with a deadline (never a sleep that assumes timing)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def all_polled_since(moment) -> bool:
@@ -128,11 +118,6 @@ def test_it_releases_a_chunk_lost_with_its_pool_child_at_once(celery_worker_fact
         released_after = time.monotonic() - killed_at
     assert "lost with its worker: released 1 servers" in celery_worker_factory.log("prefork")
     assert released_after < 7  # the lease itself would have run 9 s from the claim
-
-
-def children_of(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    return [int(line) for line in found.stdout.split()]
 
 
 def test_it_frees_a_killed_workers_leases_when_it_comes_back(celery_worker_factory, owner):
