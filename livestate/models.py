@@ -138,6 +138,15 @@ class LiveStatus(models.Model):
         blank=True,
         related_name="+",
     )
+    # The reachability run the last poll belongs to (same shape as `snapshot`).
+    reachability = models.ForeignKey(
+        "ReachabilityRun",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     # Auth back-off: srcds bans an IP after repeated wrong passwords, so after a
     # rejected login the server is not tried again until the back-off ends
     # (a password rotation does not end it: SPEC 13).
@@ -153,6 +162,95 @@ class LiveStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.server_id}: {self.state}"
+
+
+class ReachabilityRun(models.Model):
+    """One run of identical poll outcomes for a server: answered, or failed for
+    one reason. Run-length encoded like snapshots: a poll with the outcome of
+    the server's last poll, within LIVE_STATE_STALE_SECONDS of it (the auth
+    back-off after a rejected password), only moves `last_seen_at`.
+
+    Only servers meant to be running are polled, so the runs cover exactly the
+    time a server was meant to run: uptime and outages come from them.
+    """
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "Answered"
+        UNREACHABLE = "unreachable", "Unreachable"
+        AUTH_FAILED = "auth_failed", "Password rejected"
+        ERROR = "error", "Invalid reply"
+        REFUSED = "refused", "Address not allowed"
+
+    server = models.ForeignKey(
+        "servers.Server", on_delete=models.CASCADE, related_name="reachability", db_index=False
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["server", "last_seen_at"], name="reach_server_seen_idx"),
+            models.Index(fields=["last_seen_at"], name="reach_last_seen_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server_id}: {self.outcome} {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Rollup(models.Model):
+    """What a server's history adds up to over one period, kept longer than the
+    raw history (LIVE_STATE_ROLLUP_DAYS): the long charts and statistics read
+    these, never a year of snapshots.
+
+    Times are seconds: `answered_seconds` / `expected_seconds` is the uptime
+    (time answering / time meant to be running), `player_seconds` /
+    `answered_seconds` the average player count.
+    """
+
+    server = models.ForeignKey("servers.Server", on_delete=models.CASCADE, related_name="+")
+    player_seconds = models.FloatField(default=0)
+    answered_seconds = models.FloatField(default=0)
+    expected_seconds = models.FloatField(default=0)
+    peak = models.PositiveSmallIntegerField(default=0)
+    unique_players = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def average_players(self) -> float | None:
+        return self.player_seconds / self.answered_seconds if self.answered_seconds else None
+
+
+class HourlyRollup(Rollup):
+    """One server's UTC hour (`hour` is its start)."""
+
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["server", "hour"], name="hourly_rollup_unique"),
+        ]
+        indexes = [models.Index(fields=["hour"], name="hourly_rollup_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.server_id}: {self.hour:%Y-%m-%d %H}:00"
+
+
+class DailyRollup(Rollup):
+    """One server's UTC day: unique players of a day are not a sum of hours."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["server", "day"], name="daily_rollup_unique"),
+        ]
+        indexes = [models.Index(fields=["day"], name="daily_rollup_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.server_id}: {self.day:%Y-%m-%d}"
 
 
 class PollProgress(models.Model):

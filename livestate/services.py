@@ -288,7 +288,11 @@ def poll_servers(
         changes = reconcile_results(results, claim.last)
         answered, failed = state_rows(results)
         errors = store.write_poll(
-            token=claim.token, changes=changes, answered=answered, failed=failed
+            token=claim.token,
+            changes=changes,
+            answered=answered,
+            failed=failed,
+            last_poll=claim.last_poll,
         )
     except BaseException:
         store.release(claim.token)

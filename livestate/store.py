@@ -16,13 +16,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
-from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession, ReachabilityRun
+from livestate.reachability import OUTCOME_OF_STATE, LastPoll, continues
 from livestate.reconcile import Changes, ClosedSession, LastAnswer, OpenSession
 from servers.models import Server
 
@@ -31,6 +33,7 @@ IN_BATCH = 500  # keeps IN (...) lists far below SQLite's variable limit
 SNAPSHOT = LiveStateSnapshot._meta.db_table
 SESSION = PlayerSession._meta.db_table
 STATUS = LiveStatus._meta.db_table
+REACHABILITY = ReachabilityRun._meta.db_table
 
 
 def batched[T](items: Sequence[T], size: int = IN_BATCH) -> Iterable[Sequence[T]]:
@@ -57,6 +60,7 @@ class Claim:
     targets: list[Target]
     last: dict[int, LastAnswer]
     busy: int  # asked for, but leased by another poll still running
+    last_poll: dict[int, LastPoll] = field(default_factory=dict)
 
 
 _CLAIMED_FIELDS = (
@@ -64,6 +68,7 @@ _CLAIMED_FIELDS = (
     "live_status__snapshot_id", "live_status__answered_at", "live_status__players",
     "live_status__max_players", "live_status__bots", "live_status__map",
     "live_status__hibernating", "live_status__session_allowance",
+    "live_status__state", "live_status__polled_at", "live_status__reachability_id",
 )  # fmt: skip
 
 
@@ -92,7 +97,8 @@ def claim_servers(
     claim = Claim(token, [], {}, busy=0)
     for pk, name, host, port, password, *last in rows:
         claim.targets.append(Target(pk, name, host, port, password))
-        claim.last[pk] = LastAnswer(*last)
+        claim.last[pk] = LastAnswer(*last[:-3])
+        claim.last_poll[pk] = LastPoll(*last[-3:])
     claim.busy = len(set(server_ids)) - len(claim.targets)
     return claim
 
@@ -201,17 +207,18 @@ REOPEN_SESSIONS = (
     "min_ping = %s, max_ping = %s WHERE id = %s"
 )
 TOUCH_SNAPSHOTS = f"UPDATE {SNAPSHOT} SET last_seen_at = %s WHERE id = %s"  # noqa: S608
+TOUCH_RUNS = f"UPDATE {REACHABILITY} SET last_seen_at = %s WHERE id = %s"  # noqa: S608
 # Answering clears the error and any auth back-off; each releases the lease.
 ANSWERED = (
     f"UPDATE {STATUS} SET state = %s, polled_at = %s, answered_at = %s, "  # noqa: S608
     "players = %s, max_players = %s, bots = %s, map = %s, hibernating = %s, "
     "session_allowance = %s, error = '', "
-    "auth_failed_at = NULL, snapshot_id = %s, "
+    "auth_failed_at = NULL, snapshot_id = %s, reachability_id = %s, "
     "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
 )
 FAILED = (
     f"UPDATE {STATUS} SET state = %s, polled_at = %s, error = %s, "  # noqa: S608
-    "auth_failed_at = %s, "
+    "auth_failed_at = %s, reachability_id = %s, "
     "lease_until = NULL, lease_token = '' WHERE server_id = %s AND lease_token = %s"
 )
 
@@ -228,6 +235,7 @@ def write_poll(
     changes: dict[int, Changes],
     answered: list[Answered],
     failed: list[Failed],
+    last_poll: dict[int, LastPoll] | None = None,
 ) -> dict[int, DatabaseError]:
     """Apply a chunk's changes and release its leases; return the servers that failed.
 
@@ -236,7 +244,7 @@ def write_poll(
     deleted mid-poll) costs only that server's poll, never the others'.
     """
     try:
-        _write(token, changes, answered, failed)
+        _write(token, changes, answered, failed, last_poll or {})
         return {}
     except DatabaseError:
         pass
@@ -248,6 +256,7 @@ def write_poll(
                 {sid: changes[sid]} if sid in changes else {},
                 [r for r in answered if r.server_id == sid],
                 [r for r in failed if r.server_id == sid],
+                last_poll or {},
             )
         except DatabaseError as error:
             errors[sid] = error
@@ -268,7 +277,11 @@ def _record_store_failure(server_id: int, token: str, when: datetime) -> None:
 
 
 def _write(
-    token: str, changes: dict[int, Changes], answered: list[Answered], failed: list[Failed]
+    token: str,
+    changes: dict[int, Changes],
+    answered: list[Answered],
+    failed: list[Failed],
+    last_poll: dict[int, LastPoll],
 ) -> None:
     """One transaction. Closes run before opens so a reconnect never has two open
     sessions, even for a moment. New snapshots are inserted first: the state
@@ -285,13 +298,57 @@ def _write(
         )
         runs = touched | _insert_snapshots(changes, observed)
         _insert_sessions(changes)
-        _executemany(cursor, ANSWERED, [_answered_params(row, runs, token) for row in answered])
-        _executemany(cursor, FAILED, [(*row, token) for row in failed])
+        reach = _write_reachability(cursor, [*answered, *failed], last_poll)
+        _executemany(
+            cursor, ANSWERED, [_answered_params(row, runs, reach, token) for row in answered]
+        )
+        _executemany(
+            cursor,
+            FAILED,
+            [(*row[:-1], reach.get(row.server_id), row.server_id, token) for row in failed],
+        )
 
 
-def _answered_params(row: Answered, runs: dict[int, int], token: str) -> tuple:
+def _answered_params(
+    row: Answered, runs: dict[int, int], reach: dict[int, int], token: str
+) -> tuple:
     state, polled_at, *values, server_id = row
-    return (state, polled_at, polled_at, *values, runs.get(server_id), server_id, token)
+    run, reached = runs.get(server_id), reach.get(server_id)
+    return (state, polled_at, polled_at, *values, run, reached, server_id, token)
+
+
+def _write_reachability(
+    cursor: Any, rows: Sequence[Answered | Failed], last_poll: dict[int, LastPoll]
+) -> dict[int, int]:
+    """Extend each server's reachability run or start a new one; return the run ids."""
+    stale = timedelta(seconds=settings.LIVE_STATE_STALE_SECONDS)
+    backoff = timedelta(seconds=settings.RCON_AUTH_BACKOFF_SECONDS)
+    runs: dict[int, int] = {}
+    touch: list[tuple[datetime, int]] = []
+    new: list[ReachabilityRun] = []
+    for row in rows:
+        outcome = OUTCOME_OF_STATE[row.state]  # type: ignore[index]
+        last = last_poll.get(row.server_id)
+        if (
+            last
+            and last.run_id
+            and continues(last, outcome, row.polled_at, stale=stale, auth_backoff=backoff)
+        ):
+            touch.append((row.polled_at, last.run_id))
+            runs[row.server_id] = last.run_id
+        else:
+            new.append(
+                ReachabilityRun(
+                    server_id=row.server_id,
+                    outcome=outcome,
+                    started_at=row.polled_at,
+                    last_seen_at=row.polled_at,
+                )
+            )
+    _executemany(cursor, TOUCH_RUNS, touch)
+    for created in ReachabilityRun.objects.bulk_create(new, batch_size=IN_BATCH):
+        runs[created.server_id] = created.pk
+    return runs
 
 
 def _insert_sessions(changes: dict[int, Changes]) -> None:
