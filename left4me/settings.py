@@ -201,6 +201,8 @@ LIVE_STATE_STALE_SECONDS = env_int("LIVE_STATE_STALE_SECONDS", 30, minimum=1)
 LIVE_STATE_HISTORY_DAYS = env_int("LIVE_STATE_HISTORY_DAYS", 30, minimum=1)
 # Hourly and daily rollups outlive the raw history: the 30-day and 1-year charts.
 LIVE_STATE_ROLLUP_DAYS = env_int("LIVE_STATE_ROLLUP_DAYS", 400, minimum=1)
+# How often the recent hourly and daily rollups are recomputed (livestate.rollup).
+LIVE_STATE_ROLLUP_SECONDS = env_int("LIVE_STATE_ROLLUP_SECONDS", 60, minimum=10)
 LIVE_STATE_PRUNE_SECONDS = env_int("LIVE_STATE_PRUNE_SECONDS", 3600, minimum=60)
 LIVE_STATE_POLL_CHUNK_SIZE = env_int("LIVE_STATE_POLL_CHUNK_SIZE", 3000, minimum=1)
 STUCK_SESSION_SECONDS = env_int("STUCK_SESSION_SECONDS", 60, minimum=1)
@@ -230,6 +232,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": LIVE_STATE_POLL_SECONDS,
         # A tick that could not start within its own period is worthless: skip it.
         "options": {"expires": LIVE_STATE_POLL_SECONDS, "queue": "polling"},
+    },
+    "every-minute-roll-up-live-state": {
+        "task": "livestate.rollup",
+        "schedule": LIVE_STATE_ROLLUP_SECONDS,
+        # A late rollup is redone by the next one: never queue them up.
+        "options": {"expires": LIVE_STATE_ROLLUP_SECONDS},
     },
     "hourly-prune-live-state": {
         "task": "livestate.prune",

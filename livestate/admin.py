@@ -11,7 +11,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from livestate.models import (
+    DailyRollup,
+    HourlyRollup,
+    LiveStateSnapshot,
+    LiveStatus,
+    PlayerSession,
+    ReachabilityRun,
+)
 from servers.admin import ServerAdmin
 from servers.models import Server
 
@@ -70,6 +77,59 @@ class PlayerSessionAdmin(ReadOnlyAdmin):
     date_hierarchy = "joined_at"
     show_full_result_count = False
     ordering = ["-joined_at"]
+
+
+@admin.register(ReachabilityRun)
+class ReachabilityRunAdmin(ReadOnlyAdmin):
+    list_display = ["server", "outcome", "started_at", "last_seen_at", "lasted"]
+    list_filter = ["outcome", "server"]
+    search_fields = ["server__name"]
+    list_select_related = ["server"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    ordering = ["-id"]
+
+    @admin.display(description="Lasted")
+    def lasted(self, run: ReachabilityRun) -> str:
+        return timesince(run.started_at, run.last_seen_at, depth=2)
+
+
+class RollupAdmin(ReadOnlyAdmin):
+    """Rollups are recomputed from the history (`rollup_live_state`), never edited."""
+
+    list_filter = ["server"]
+    search_fields = ["server__name"]
+    list_select_related = ["server"]
+    show_full_result_count = False
+
+    @admin.display(description="Average players")
+    def average(self, rollup: HourlyRollup | DailyRollup) -> str:
+        average = rollup.average_players
+        return "-" if average is None else f"{average:.1f}"
+
+    @admin.display(description="Uptime")
+    def uptime(self, rollup: HourlyRollup | DailyRollup) -> str:
+        if not rollup.expected_seconds:
+            return "-"
+        return f"{rollup.answered_seconds / rollup.expected_seconds:.1%}"
+
+
+ROLLUP_COLUMNS = ["server", "average", "peak", "unique_players", "uptime", "answered_seconds",
+                  "expected_seconds"]  # fmt: skip
+
+
+@admin.register(HourlyRollup)
+class HourlyRollupAdmin(RollupAdmin):
+    list_display = ["hour", *ROLLUP_COLUMNS]
+    date_hierarchy = "hour"
+    ordering = ["-hour", "-id"]
+
+
+@admin.register(DailyRollup)
+class DailyRollupAdmin(RollupAdmin):
+    list_display = ["day", *ROLLUP_COLUMNS]
+    date_hierarchy = "day"
+    ordering = ["-day", "-id"]
 
 
 class LiveStatusInline(admin.StackedInline):

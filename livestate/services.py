@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
@@ -34,7 +35,14 @@ from left4me.rcon import (
     aquery_status,
 )
 from livestate import limits, progress, reconcile, store
-from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
+from livestate.models import (
+    DailyRollup,
+    HourlyRollup,
+    LiveStateSnapshot,
+    LiveStatus,
+    PlayerSession,
+    ReachabilityRun,
+)
 from livestate.store import Target
 from servers import addresses
 from servers.models import Server
@@ -378,27 +386,40 @@ def close_abandoned_sessions(*, now: datetime, polled: set[int]) -> int:
 class PruneReport:
     snapshots: int
     sessions: int
+    runs: int  # reachability runs
+    hourly: int  # hourly rollups
+    daily: int  # daily rollups
 
 
-def prune_live_state(*, days: int, batch_size: int = 5000, dry_run: bool = False) -> PruneReport:
-    """Delete snapshots and closed sessions older than `days`, in bounded batches.
+def prune_live_state(
+    *,
+    days: int,
+    rollup_days: int | None = None,
+    batch_size: int = 5000,
+    dry_run: bool = False,
+) -> PruneReport:
+    """Delete snapshots, closed sessions and reachability runs older than `days`, and
+    rollups older than `rollup_days` (default LIVE_STATE_ROLLUP_DAYS), in bounded batches.
 
     Small batches keep each delete's lock short, so polling writes never
     wait long behind retention.
     """
-    cutoff = timezone.now() - timedelta(days=days)
-    old_snapshots = LiveStateSnapshot.objects.filter(last_seen_at__lt=cutoff)
-    old_sessions = PlayerSession.objects.filter(left_at__lt=cutoff)
+    now = timezone.now()
+    cutoff = now - timedelta(days=days)
+    rollup_cutoff = now - timedelta(days=rollup_days or settings.LIVE_STATE_ROLLUP_DAYS)
+    old: list[QuerySet[Any]] = [
+        LiveStateSnapshot.objects.filter(last_seen_at__lt=cutoff),
+        PlayerSession.objects.filter(left_at__lt=cutoff),
+        ReachabilityRun.objects.filter(last_seen_at__lt=cutoff),
+        HourlyRollup.objects.filter(hour__lt=rollup_cutoff),
+        DailyRollup.objects.filter(day__lt=rollup_cutoff.date()),
+    ]
     if dry_run:
-        return PruneReport(old_snapshots.count(), old_sessions.count())
-    return PruneReport(
-        _delete_batched(old_snapshots, batch_size), _delete_batched(old_sessions, batch_size)
-    )
+        return PruneReport(*(queryset.count() for queryset in old))
+    return PruneReport(*(_delete_batched(queryset, batch_size) for queryset in old))
 
 
-def _delete_batched(
-    queryset: QuerySet[LiveStateSnapshot] | QuerySet[PlayerSession], batch_size: int
-) -> int:
+def _delete_batched(queryset: QuerySet[Any], batch_size: int) -> int:
     total = 0
     while True:
         ids = list(queryset.values_list("pk", flat=True)[:batch_size])

@@ -14,12 +14,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from left4me.singleflight import single_flight
-from livestate import limits, progress, services, store
+from livestate import limits, progress, rollups, services, store
 
 logger = logging.getLogger(__name__)
 
 DISPATCH_TIME_LIMIT = 30
 PRUNE_TIME_LIMIT = 30 * 60
+ROLLUP_TIME_LIMIT = 5 * 60
 
 
 def chunked(ids: list[int], most: int) -> list[list[int]]:
@@ -135,10 +136,34 @@ def release_lost_chunk(
     time_limit=PRUNE_TIME_LIMIT,
 )
 def prune() -> None:
-    """Delete history older than LIVE_STATE_HISTORY_DAYS in bounded batches."""
+    """Delete history older than LIVE_STATE_HISTORY_DAYS (rollups: LIVE_STATE_ROLLUP_DAYS)
+    in bounded batches."""
     with single_flight("livestate:prune", ttl=PRUNE_TIME_LIMIT) as acquired:
         if not acquired:
             logger.info("prune skipped: another prune is running")
             return
         report = services.prune_live_state(days=settings.LIVE_STATE_HISTORY_DAYS)
-    logger.info("pruned %d snapshots and %d sessions", report.snapshots, report.sessions)
+    logger.info(
+        "pruned %d snapshots, %d sessions, %d reachability runs, %d hourly and %d daily rollups",
+        report.snapshots,
+        report.sessions,
+        report.runs,
+        report.hourly,
+        report.daily,
+    )
+
+
+@shared_task(
+    name="livestate.rollup",
+    ignore_result=True,
+    soft_time_limit=ROLLUP_TIME_LIMIT - 30,
+    time_limit=ROLLUP_TIME_LIMIT,
+)
+def rollup() -> None:
+    """Refresh the hourly and daily rollups of the recent hours and days."""
+    with single_flight("livestate:rollup", ttl=ROLLUP_TIME_LIMIT) as acquired:
+        if not acquired:
+            logger.info("rollup skipped: another rollup is running")
+            return
+        written = rollups.roll_up_recent(now=timezone.now())
+    logger.info("rolled up live state: %d rollup rows written", written)

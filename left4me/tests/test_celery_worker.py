@@ -16,7 +16,8 @@ pytestmark = pytest.mark.celery_worker
 STABLE_NAMES = {
     "steamprofiles.prune",
     "left4me.ping", "livestate.poll", "livestate.poll_chunk", "livestate.prune",
-    "steamprofiles.enrich", "alerts.evaluate", "alerts.deliver", "alerts.prune",
+    "livestate.rollup", "steamprofiles.enrich", "alerts.evaluate", "alerts.deliver",
+    "alerts.prune",
 }  # fmt: skip
 
 
@@ -40,11 +41,13 @@ def test_it_schedules_every_beat_entry_on_a_registered_task():
 
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
-        "livestate.poll", "livestate.prune", "steamprofiles.enrich", "steamprofiles.prune",
-        "alerts.evaluate", "alerts.prune",
+        "livestate.poll", "livestate.prune", "livestate.rollup", "steamprofiles.enrich",
+        "steamprofiles.prune", "alerts.evaluate", "alerts.prune",
     }  # fmt: skip
     poll = settings.CELERY_BEAT_SCHEDULE["every-5s-poll-servers"]
     assert poll["options"]["expires"] == poll["schedule"] == settings.LIVE_STATE_POLL_SECONDS
+    rollup = settings.CELERY_BEAT_SCHEDULE["every-minute-roll-up-live-state"]
+    assert rollup["options"]["expires"] == rollup["schedule"] == settings.LIVE_STATE_ROLLUP_SECONDS
     assert app.conf.task_routes["livestate.poll_chunk"] == {"queue": "polling"}
 
 

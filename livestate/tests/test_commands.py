@@ -49,9 +49,14 @@ def test_it_prunes_old_history_and_keeps_the_rest(make_server):
     snapshot(server, seen_ago=60)
     session(server, 1, joined_ago=41 * 86400, left_ago=40 * 86400)
     session(server, 2, joined_ago=50 * 86400)  # still open: never pruned
-    assert "would delete 1 snapshots and 1 closed sessions" in run("prune_live_state", "--dry-run")
+    assert "would delete 1 snapshots, 1 closed sessions and 0 reachability runs" in run(
+        "prune_live_state", "--dry-run"
+    )
     assert LiveStateSnapshot.objects.count() == 2
-    assert "deleted 1 snapshots and 1 closed sessions older than 30 days" in run("prune_live_state")
+    out = run("prune_live_state")
+    assert "deleted 1 snapshots, 1 closed sessions and 0 reachability runs" in out
+    assert "runs older than 30 days" in out
+    assert "deleted 0 hourly and 0 daily rollups older than 400 days" in out
     assert LiveStateSnapshot.objects.count() == 1
     assert PlayerSession.objects.count() == 1
 

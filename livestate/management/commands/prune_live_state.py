@@ -11,34 +11,53 @@ from left4me.commands import OpsCommand
 from livestate import services
 
 
-def positive_int(value: str) -> int:
+def positive_int(flag: str, value: str | None, default: int) -> int:
+    """Checked in handle(), not as an argparse type: a CommandError raised while
+    parsing ends in a traceback instead of one line."""
+    if value is None:
+        return default
     try:
         number = int(value)
     except ValueError:
-        raise CommandError(f"--days must be a whole number, got {value!r}") from None
+        raise CommandError(f"{flag} must be a whole number, got {value!r}") from None
     if number < 1:
-        raise CommandError(f"--days must be at least 1, got {number}")
+        raise CommandError(f"{flag} must be at least 1, got {number}")
     return number
 
 
 class Command(OpsCommand):
-    help = "Delete snapshots and closed player sessions older than N days."
+    help = (
+        "Delete snapshots, closed player sessions and reachability runs older than N days, "
+        "and hourly/daily rollups older than M days."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        default = settings.LIVE_STATE_HISTORY_DAYS
+        days = settings.LIVE_STATE_HISTORY_DAYS
+        rollup_days = settings.LIVE_STATE_ROLLUP_DAYS
         parser.add_argument(
             "--days",
-            type=positive_int,
             default=None,
-            help=f"keep this many days (default LIVE_STATE_HISTORY_DAYS={default})",
+            help=f"keep this many days of raw history (default LIVE_STATE_HISTORY_DAYS={days})",
+        )
+        parser.add_argument(
+            "--rollup-days",
+            default=None,
+            help=f"keep this many days of rollups (default LIVE_STATE_ROLLUP_DAYS={rollup_days})",
         )
         parser.add_argument("--dry-run", action="store_true", help="only count what would go")
 
-    def handle(self, *args: Any, days: int | None, dry_run: bool, **options: Any) -> None:
-        days = days or settings.LIVE_STATE_HISTORY_DAYS
-        report = services.prune_live_state(days=days, dry_run=dry_run)
+    def handle(
+        self, *args: Any, days: str | None, rollup_days: str | None, dry_run: bool, **options: Any
+    ) -> None:
+        history = positive_int("--days", days, settings.LIVE_STATE_HISTORY_DAYS)
+        rollups = positive_int("--rollup-days", rollup_days, settings.LIVE_STATE_ROLLUP_DAYS)
+        report = services.prune_live_state(days=history, rollup_days=rollups, dry_run=dry_run)
         verb = "would delete" if dry_run else "deleted"
         self.stdout.write(
-            f"{verb} {report.snapshots} snapshots and {report.sessions} closed sessions "
-            f"older than {days} days"
+            f"{verb} {report.snapshots} snapshots, {report.sessions} closed sessions and "
+            f"{report.runs} reachability runs older than {history} days"
+        )
+        self.stdout.write(
+            f"{verb} {report.hourly} hourly and {report.daily} daily rollups "
+            f"older than {rollups} days"
         )
