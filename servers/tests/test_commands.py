@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from left4me.rcon.fleet import random_fleet, running_fleet, server_from_dict
 from servers.management.commands.simulate_servers import Command as Simulate
+from servers.management.commands.simulate_servers import register_fleet
 from servers.models import Server
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +123,26 @@ def test_it_refuses_to_connect_where_the_poller_may_not(live_server_row, setting
     settings.OUTBOUND_ALLOWED_NETWORKS = ""
     with pytest.raises(CommandError, match="not an address the panel may connect to"):
         run("rcon", "coop", "status")
+
+
+def test_it_simulates_a_varied_fleet_unless_asked_for_a_uniform_one():
+    opts = {"scenario": None, "servers": 6, "seed": 1, "refused_ratio": 0.0,
+            "blackhole_ratio": 0.0, "uniform": False}  # fmt: skip
+    varied = Simulate().build(opts)
+    assert [s.max_players for s in varied] == [8, 4, 4, 4, 4, 8]
+    assert varied[2].name == "sim-0003 Flaky"
+    assert varied[2].timeline.down  # its scripted outages
+    uniform = Simulate().build({**opts, "uniform": True})
+    assert [s.name for s in uniform[:2]] == ["sim-0001", "sim-0002"]
+    broken = Simulate().build({**opts, "servers": 10, "refused_ratio": 0.2})
+    assert sorted(s.failure for s in broken) == [""] * 8 + ["refused"] * 2
+
+
+def test_it_can_add_a_fleet_without_starting_it(owner):
+    fakes = random_fleet(2, seed=2, horizon=60)
+    for port, fake in enumerate(fakes, start=30200):
+        fake.port = port
+    register_fleet(fakes, owner, running=False)
+    assert set(Server.objects.values_list("desired_state", flat=True)) == {"stopped"}
+    Simulate().register(fakes, owner)  # the fleet, once it listens
+    assert set(Server.objects.values_list("desired_state", flat=True)) == {"running"}

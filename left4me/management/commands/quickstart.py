@@ -3,7 +3,9 @@
 Prepares the database, makes sure someone can log in, prints the URL and
 the login, then runs web, Celery poller, worker and beat and a simulated
 fleet from the Procfile under left4me.supervise until Ctrl-C: a process that
-dies is started again, the others keep going.
+dies is started again, the others keep going. On a first start (no snapshot
+anywhere yet) it adds the fleet's servers and seeds a week of simulated
+history for them, so charts and statistics have something to show at once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import secrets
 import signal
 import socket
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +24,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from left4me.rcon.fleet import demo_fleet
 from left4me.supervise import Supervisor, install_signal_handlers, parse_procfile
+from livestate.models import LiveStateSnapshot
+from livestate.seeding import seed_history
+from servers.management.commands.simulate_servers import register_fleet
+from servers.models import Server
 
 DEMO_USERNAME = "demo"
 LOOPBACK = "127.0.0.0/8"
+FLEET_BASE_PORT = 27100  # the Procfile's default
+FLEET_SEED = 1  # simulate_servers' default: the same server personalities in the same order
+SEED_AT_MOST = 24  # servers given seeded history (a week of a big fleet takes minutes)
 
 
 class Command(BaseCommand):
@@ -42,6 +54,8 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, port: int, servers: int, no_fleet: bool, prepare_only: bool, **opts: Any
     ) -> None:
+        if not 1 <= servers <= 5000:
+            raise CommandError("--servers must be between 1 and 5000")
         if not prepare_only:
             check_port_free(port)
         call_command("migrate", interactive=False, verbosity=0)
@@ -51,6 +65,8 @@ class Command(BaseCommand):
         self.stdout.write(login + "\n")
         if prepare_only:
             return
+        if not no_fleet:
+            self.seed_fleet_history(servers=servers)
         sys.exit(self.supervise(port=port, servers=servers, fleet=not no_fleet))
 
     def ensure_login(self) -> str:
@@ -66,6 +82,38 @@ class Command(BaseCommand):
             username, password = credentials.read_text().split()
             return f"Log in as {username} / {password} (saved in {credentials})"
         return "Log in with an existing account (manage.py createsuperuser makes one)."
+
+    def seed_fleet_history(self, *, servers: int, now: datetime | None = None) -> None:
+        """On a first start (no snapshot anywhere), add the fleet's servers and seed
+        a week of history for them.
+
+        They are added stopped: the fleet process registers them again with the
+        passwords it serves and starts them once it listens, so no poll can meet
+        a password from here and earn the auth back-off.
+        """
+        if LiveStateSnapshot.objects.exists():
+            return
+        owner_name = os.environ.get("FLEET_OWNER") or self.fleet_owner()
+        owner = get_user_model().objects.filter(username=owner_name).first()
+        if owner is None:
+            return
+        fakes = demo_fleet(servers, seed=FLEET_SEED, horizon=0)  # names and ports only
+        base = fleet_base_port()
+        for index, fake in enumerate(fakes):
+            fake.port = base + index
+        try:
+            register_fleet(fakes, owner, running=False)
+        except CommandError as error:
+            self.stdout.write(f"No simulated history: {error}")
+            return
+        ports = [fake.port for fake in fakes[:SEED_AT_MOST]]
+        rows = Server.objects.filter(host="127.0.0.1", port__in=ports).order_by("port")
+        report = seed_history(rows, days=7, now=now or timezone.now(), seed=FLEET_SEED)
+        if report.seeded:
+            of = f" of {servers}" if servers > len(report.seeded) else ""
+            self.stdout.write(
+                f"Seeded a week of simulated history for {len(report.seeded)}{of} servers"
+            )
 
     def fleet_owner(self) -> str:
         """The demo user, else the first superuser, owns the simulated servers."""
@@ -95,6 +143,15 @@ class Command(BaseCommand):
         supervisor = Supervisor(processes, env=env, cwd=str(base))
         install_signal_handlers(supervisor, [signal.SIGINT, signal.SIGTERM])
         return supervisor.run()
+
+
+def fleet_base_port() -> int:
+    """The fleet's first port, as the Procfile reads it."""
+    value = os.environ.get("FLEET_BASE_PORT") or str(FLEET_BASE_PORT)
+    try:
+        return int(value)
+    except ValueError:
+        raise CommandError(f"FLEET_BASE_PORT must be a port number, got {value!r}") from None
 
 
 def check_port_free(port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from left4me.rcon.fleet.demo import demo_fleet
 from left4me.rcon.fleet.fleet import Clock, Fleet, FleetHandle, running_fleet, serve_forever
 from left4me.rcon.fleet.scenario import load_scenario, random_fleet, server_from_dict
 from left4me.rcon.fleet.server import FakeServer, render_status
@@ -14,6 +15,7 @@ __all__ = [
     "Fleet",
     "FleetHandle",
     "Timeline",
+    "demo_fleet",
     "load_scenario",
     "random_fleet",
     "render_status",

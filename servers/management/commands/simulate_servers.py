@@ -2,6 +2,9 @@
 
 For demos, development and load tests: the servers speak real Source RCON
 with scripted players, so the whole poll path runs without a game install.
+By default the servers differ like a real fleet's (`left4me.rcon.fleet.variety`:
+busy and quiet hours, one flaky, one always empty); `--uniform` runs the
+older fleet of alike servers under the same churn.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
 from left4me.commands import OpsCommand
-from left4me.rcon.fleet import FakeServer, load_scenario, random_fleet, serve_forever
+from left4me.rcon.fleet import (
+    FakeServer,
+    demo_fleet,
+    load_scenario,
+    random_fleet,
+    serve_forever,
+)
 from left4me.rcon.fleet.fleet import Fleet
 from servers.models import Server
 
@@ -41,6 +50,9 @@ class Command(OpsCommand):
         parser.add_argument("--servers", type=int, default=6, help="random fleet size (default 6)")
         parser.add_argument("--scenario", type=Path, help="JSON scenario instead of a random fleet")
         parser.add_argument("--seed", type=int, default=1, help="random fleet seed")
+        parser.add_argument(
+            "--uniform", action="store_true", help="alike servers instead of a varied fleet"
+        )
         parser.add_argument("--base-port", type=int, default=0, help="first port (0 = any free)")
         parser.add_argument("--refused-ratio", type=ratio, default=0.0)
         parser.add_argument("--blackhole-ratio", type=ratio, default=0.0)
@@ -70,12 +82,10 @@ class Command(OpsCommand):
                 raise CommandError(f"cannot load scenario {opts['scenario']}: {error}") from None
         if not 1 <= opts["servers"] <= 5000:
             raise CommandError("--servers must be between 1 and 5000")
-        return random_fleet(
-            opts["servers"],
-            seed=opts["seed"],
-            refused_ratio=opts["refused_ratio"],
-            blackhole_ratio=opts["blackhole_ratio"],
-        )
+        mix = {"refused_ratio": opts["refused_ratio"], "blackhole_ratio": opts["blackhole_ratio"]}
+        if opts["uniform"]:
+            return random_fleet(opts["servers"], seed=opts["seed"], **mix)
+        return demo_fleet(opts["servers"], seed=opts["seed"], **mix)
 
     def owner(self, username: str) -> User:
         try:
@@ -83,18 +93,27 @@ class Command(OpsCommand):
         except get_user_model().DoesNotExist:
             raise CommandError(f"no user named {username!r} to register the servers for") from None
 
-    @transaction.atomic
     def register(self, servers: list[FakeServer], owner: User) -> None:
-        """Create or update one panel server per fake server (matched by address)."""
-        for fake in servers:
-            clash = Server.objects.filter(host="127.0.0.1", port=fake.port).exclude(owner=owner)
-            if clash.exists():
-                raise CommandError(f"127.0.0.1:{fake.port} belongs to another user's server")
-            Server.objects.update_or_create(
-                host="127.0.0.1",
-                port=fake.port,
-                defaults={
-                    "owner": owner, "name": fake.name, "rcon_password": fake.registered_password,
-                    "desired_state": Server.DesiredState.RUNNING, "listed": True,
-                },
-            )  # fmt: skip
+        register_fleet(servers, owner)
+
+
+@transaction.atomic
+def register_fleet(servers: list[FakeServer], owner: User, *, running: bool = True) -> None:
+    """Create or update one panel server per fake server (matched by address).
+
+    `running=False` adds them without polling them yet (the quick start adds the
+    fleet before it listens, to seed its history; the fleet then starts them).
+    """
+    state = Server.DesiredState.RUNNING if running else Server.DesiredState.STOPPED
+    for fake in servers:
+        clash = Server.objects.filter(host="127.0.0.1", port=fake.port).exclude(owner=owner)
+        if clash.exists():
+            raise CommandError(f"127.0.0.1:{fake.port} belongs to another user's server")
+        Server.objects.update_or_create(
+            host="127.0.0.1",
+            port=fake.port,
+            defaults={
+                "owner": owner, "name": fake.name, "rcon_password": fake.registered_password,
+                "desired_state": state, "listed": True,
+            },
+        )  # fmt: skip
