@@ -106,4 +106,6 @@ def stale_reason(status: LiveFacts, *, now: datetime) -> str:
         return reason
     if status.answered_at is None:
         return reason if status.state == State.UNKNOWN else f"{reason}, never answered"
+    if now - status.answered_at < timedelta(minutes=1):  # timesince would say "0 minutes"
+        return f"{reason} for under a minute"
     return f"{reason} for {timesince(status.answered_at, now, depth=1)}"
