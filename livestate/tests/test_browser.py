@@ -17,6 +17,9 @@ from django.conf import settings as django_settings
 from django.db import connections
 
 from left4me.rcon.fleet import running_fleet, server_from_dict
+from left4me.rcon.fleet.fleet import free_ports
+from left4me.testing import wait_for
+from livestate.models import LiveStatus
 from livestate.tests.helpers import ALICE
 from servers.models import Server
 
@@ -78,14 +81,21 @@ def test_it_shows_a_player_arrive_and_leave_live(
             {"at": 12, "kind": "leave", "steam_id_64": ALICE},
         ],
     }  # fmt: skip
-    with running_fleet([server_from_dict(scenario)], clock="real") as fleet:
-        fake = fleet.servers[0]
-        server = Server.objects.create(
-            owner=owner, name="Coop #1", port=fake.port, rcon_password="pw",
-            desired_state="running", listed=True,
-        )  # fmt: skip
-        celery_worker_factory.worker(**FAST)
-        celery_worker_factory.beat(**FAST)
+    # The fleet starts only once the poller is polling, so the scripted join
+    # and leave fall inside polled time however slowly worker and beat start.
+    port = free_ports(1)[0]
+    server = Server.objects.create(
+        owner=owner, name="Coop #1", port=port, rcon_password="pw",
+        desired_state="running", listed=True,
+    )  # fmt: skip
+    celery_worker_factory.worker(**FAST)
+    celery_worker_factory.beat(**FAST)
+    wait_for(
+        lambda: LiveStatus.objects.filter(server=server, polled_at__isnull=False).exists(),
+        timeout=60,
+        what="the first poll",
+    )
+    with running_fleet([server_from_dict(scenario)], clock="real", base_port=port):
         page = chromium.new_page(viewport={"width": 1200, "height": 900})
         console: list[ConsoleMessage] = []
         # A lambda: Playwright tags the handler with an attribute, and a bound
