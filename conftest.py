@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
+from django.db import connections
 
 
 @pytest.fixture
@@ -165,3 +169,54 @@ def _polling_alive(request):
     from livestate import progress
 
     progress.record_finished(now=timezone.now())
+
+
+# Browser tests: Debian's chromium through Playwright (its own download does not work here).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture
+def chromium():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Debian's chromium is not installed")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop shares this thread
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+                # Between its calls Playwright marks its event loop as running in
+                # this thread. Django's connections are thread-critical asgiref
+                # Locals, so meanwhile they live apart from the thread's usual
+                # ones: the test's own queries open connections that the test
+                # database teardown never sees. Close them while they are visible,
+                # or the PostgreSQL test database cannot be dropped (and SQLite
+                # leaves its -wal/-shm files behind).
+                connections.close_all()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+# --- helper D (issue 12): server statistics uncached in tests --------------
+@pytest.fixture(autouse=True)
+def _stats_uncached(settings):
+    """Pages compute their statistics on every view, as on a first visit.
+
+    A cached figure would make a page's second request cheaper than its first,
+    and tests compare query counts between requests. The cache's own tests
+    set LIVE_STATE_STATS_CACHE_SECONDS back (livestate/tests/test_stats.py).
+    """
+    settings.LIVE_STATE_STATS_CACHE_SECONDS = 0
+
+
+# --- end helper D ------------------------------------------------------------

@@ -203,6 +203,9 @@ LIVE_STATE_HISTORY_DAYS = env_int("LIVE_STATE_HISTORY_DAYS", 30, minimum=1)
 LIVE_STATE_ROLLUP_DAYS = env_int("LIVE_STATE_ROLLUP_DAYS", 400, minimum=1)
 # How often the recent hourly and daily rollups are recomputed (livestate.rollup).
 LIVE_STATE_ROLLUP_SECONDS = env_int("LIVE_STATE_ROLLUP_SECONDS", 60, minimum=10)
+# Server statistics summed from the raw history (sessions, maps) are cached this
+# long per server snapshot (livestate/stats.py); 0 recomputes them on every view.
+LIVE_STATE_STATS_CACHE_SECONDS = env_int("LIVE_STATE_STATS_CACHE_SECONDS", 60, minimum=0)
 LIVE_STATE_PRUNE_SECONDS = env_int("LIVE_STATE_PRUNE_SECONDS", 3600, minimum=60)
 LIVE_STATE_POLL_CHUNK_SIZE = env_int("LIVE_STATE_POLL_CHUNK_SIZE", 3000, minimum=1)
 STUCK_SESSION_SECONDS = env_int("STUCK_SESSION_SECONDS", 60, minimum=1)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="servers:list", permanent=False)),
     path("servers/", include("left4me.pages.urls")),
     path("servers/<int:server_pk>/alerts/", include("alerts.urls")),
+    path("players/", include("left4me.pages.player_urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

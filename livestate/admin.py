@@ -17,6 +17,7 @@ from livestate.models import (
     LiveStateSnapshot,
     LiveStatus,
     PlayerSession,
+    PlayerTotal,
     ReachabilityRun,
 )
 from servers.admin import ServerAdmin
@@ -77,6 +78,24 @@ class PlayerSessionAdmin(ReadOnlyAdmin):
     date_hierarchy = "joined_at"
     show_full_result_count = False
     ordering = ["-joined_at"]
+
+
+@admin.register(PlayerTotal)
+class PlayerTotalAdmin(ReadOnlyAdmin):
+    """What a player's folded sessions on a server add up to; erased only by
+    forgetting the player (steamprofiles), never row by row."""
+
+    list_display = [
+        "steam_id_64", "server", "sessions", "seconds", "first_joined_at", "last_seen_at",
+    ]  # fmt: skip
+    list_filter = ["server"]
+    search_fields = ["=steam_id_64"]
+    list_select_related = ["server"]
+    show_full_result_count = False
+    ordering = ["-last_seen_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
 
 
 @admin.register(ReachabilityRun)

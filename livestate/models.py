@@ -65,6 +65,10 @@ class PlayerSession(models.Model):
     name_at_join = models.CharField(max_length=128)
     min_ping = models.PositiveIntegerField()
     max_ping = models.PositiveIntegerField()
+    # Added into PlayerTotal and PlayerName (livestate.player_totals) once final:
+    # closed for longer than the poller may re-open it. Retention deletes only
+    # folded sessions, so the totals outlive the sessions.
+    folded = models.BooleanField(default=False, db_default=False)
 
     objects = PlayerSessionQuerySet.as_manager()
 
@@ -84,14 +88,81 @@ class PlayerSession(models.Model):
         indexes = [
             # Recent players of a server, newest first.
             models.Index(fields=["server", "-left_at"], name="session_server_left_idx"),
-            # Every session of one SteamID.
-            models.Index(fields=["steam_id_64", "-joined_at"], name="session_steam_id_idx"),
+            # Every session of one SteamID, newest first (id breaks ties, as the
+            # player page orders them). With server_id, a page or a count of
+            # those on the servers a viewer may see skips rows in the index alone.
+            models.Index(
+                fields=["steam_id_64", "-joined_at", "id", "server_id"],
+                name="session_steam_id_idx",
+            ),
             # Retention deletes of closed sessions by age.
             models.Index(fields=["left_at"], name="session_left_at_idx"),
+            # A player's sessions not yet in their totals (open or recent: a few).
+            models.Index(
+                fields=["steam_id_64"],
+                condition=models.Q(folded=False),
+                name="session_unfolded_steam_idx",
+            ),
+            # Sessions waiting to be folded, oldest first.
+            models.Index(
+                fields=["left_at"],
+                condition=models.Q(folded=False),
+                name="session_unfolded_left_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name_at_join} ({self.steam_id_64})"
+
+
+class PlayerTotal(models.Model):
+    """A player's lifetime on one server: what their folded sessions add up to.
+
+    Sessions are kept LIVE_STATE_HISTORY_DAYS; these rows are kept until the
+    player is forgotten, so a player page reads a few rows, not every session
+    ever (`livestate.player_totals` adds final sessions in; the page adds the
+    unfolded ones at read time).
+    """
+
+    steam_id_64 = models.CharField(max_length=20)
+    server = models.ForeignKey(
+        "servers.Server", on_delete=models.CASCADE, related_name="player_totals"
+    )
+    sessions = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    first_joined_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()  # when the newest folded session ended
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["steam_id_64", "server"], name="player_total_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.steam_id_64} on {self.server_id}"
+
+
+class PlayerName(models.Model):
+    """An in-game name a player joined one server under, and when they last did.
+
+    Per server, like the totals: a name used only where players are hidden
+    must not show on the player's public page.
+    """
+
+    steam_id_64 = models.CharField(max_length=20)
+    server = models.ForeignKey("servers.Server", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=128)
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["steam_id_64", "server", "name"], name="player_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.steam_id_64})"
 
 
 class LiveStatus(models.Model):

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from livestate.badges import Badge, LiveRow, live_badge
-from livestate.charts import Chart, Span, player_chart
+from livestate.charts import Span
 from livestate.models import LiveStateSnapshot, LiveStatus, PlayerSession
 from servers.models import Server
 
@@ -25,8 +25,9 @@ from servers.models import Server
 # first per player: one bounded index scan, however long the history.
 RECENT_SESSION_SCAN = 2000
 RECENT_PLAYER_LIMIT = 48
-CHART_WINDOWS = [("last 24 hours", timedelta(hours=24)), ("last 7 days", timedelta(days=7))]
-CHART_BUCKETS = 288
+# The map history reads this much of the snapshots (the charts live in stats.py).
+MAP_HISTORY_WINDOW = timedelta(days=7)
+MAP_HISTORY_SNAPSHOTS = 200
 MAP_HISTORY_LIMIT = 12
 STATE_LABELS = dict(LiveStatus.State.choices)
 NEVER_POLLED = LiveRow(LiveStatus.State.UNKNOWN, None, 0, 0, "", False)
@@ -54,7 +55,10 @@ class ServerRow(NamedTuple):
     state: str
     state_label: str
     badge: Badge
+    players: int  # online now: the badge's count when fresh, else 0
 
+
+ROW_SORTS = ("players", "name")  # most players first (then name), or by name; default first
 
 _ROW_FIELDS = (
     "pk", "name", "host", "port", "listed", "desired_state", "live_status__state",
@@ -64,14 +68,30 @@ _ROW_FIELDS = (
 
 
 def server_rows(
-    servers: QuerySet[Server], *, now: datetime, polling_stalled: bool = False
+    servers: QuerySet[Server],
+    *,
+    now: datetime,
+    polling_stalled: bool = False,
+    sort: str = ROW_SORTS[0],
+    q: str = "",
 ) -> list[ServerRow]:
-    """The server list with each server's live state, in one query (a join)."""
+    """The server list with each server's live state, in one query (a join).
+
+    `q` keeps the servers whose name or last known map contains it, in any
+    case. Sorting by players happens here, not in SQL: a count is shown
+    (and counts) only while the badge is fresh, and that rule lives in
+    live_badge; names compare case-blind the same way on every database.
+    """
+    if q:
+        servers = servers.filter(Q(name__icontains=q) | Q(live_status__map__icontains=q))
     limit = stale_after()
     url_prefix = reverse("servers:detail", args=[0]).removesuffix("0/")  # one reverse
     rows: list[ServerRow] = []
     for pk, name, host, port, listed, desired, *live in servers.values_list(*_ROW_FIELDS):
         status = LiveRow(*live) if live[0] else NEVER_POLLED
+        badge = live_badge(
+            desired, status, now=now, stale_after=limit, polling_stalled=polling_stalled
+        )
         rows.append(
             ServerRow(
                 url=f"{url_prefix}{pk}/",
@@ -80,11 +100,15 @@ def server_rows(
                 listed=listed,
                 state=status.state,
                 state_label=STATE_LABELS[status.state],
-                badge=live_badge(
-                    desired, status, now=now, stale_after=limit, polling_stalled=polling_stalled
-                ),
+                badge=badge,
+                players=status.players if badge.is_fresh else 0,
             )
         )
+    # Stable sorts over the query's (name, id) order.
+    if sort == "name":
+        rows.sort(key=lambda row: row.name.casefold())
+    else:
+        rows.sort(key=lambda row: (-row.players, row.name.casefold()))
     return rows
 
 
@@ -115,7 +139,6 @@ class LivePanel:
     players_visible: bool
     current: list[PlayerSession] = field(default_factory=list)
     recent: list[PlayerSession] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
     maps: list[MapRun] = field(default_factory=list)
 
     @property
@@ -153,23 +176,14 @@ def recent_sessions(server: Server, *, now: datetime, exclude: set[str]) -> list
 
 
 def history_spans(server: Server, *, since: datetime) -> list[MapSpan]:
+    """The newest MAP_HISTORY_SNAPSHOTS snapshots since `since`, oldest first:
+    enough for the map history, and bounded however busy the server was."""
     rows = (
         LiveStateSnapshot.objects.filter(server=server, last_seen_at__gte=since)
-        .order_by("id")
+        .order_by("-id")
         .values_list("started_at", "last_seen_at", "players", "max_players", "map")
-    )
-    return [MapSpan(*row) for row in rows]
-
-
-def player_chart_for(spans: list[MapSpan], label: str, window: timedelta, now: datetime) -> Chart:
-    return player_chart(
-        spans,
-        label=label,
-        end=now,
-        window=window,
-        buckets=CHART_BUCKETS,
-        min_span=timedelta(seconds=settings.LIVE_STATE_POLL_SECONDS),
-    )
+    )[:MAP_HISTORY_SNAPSHOTS]
+    return [MapSpan(*row) for row in list(rows)[::-1]]
 
 
 def map_runs(spans: list[MapSpan], limit: int = MAP_HISTORY_LIMIT) -> list[MapRun]:
@@ -195,8 +209,7 @@ def live_panel(
         polling_stalled=polling_stalled,
     )
     panel = LivePanel(server, status, badge, now, players_visible)
-    spans = history_spans(server, since=now - CHART_WINDOWS[-1][1])
-    panel.charts = [player_chart_for(spans, label, window, now) for label, window in CHART_WINDOWS]
+    spans = history_spans(server, since=now - MAP_HISTORY_WINDOW)
     panel.maps = map_runs(spans)
     if not players_visible:
         return panel

@@ -34,7 +34,7 @@ from left4me.rcon import (
     Status,
     aquery_status,
 )
-from livestate import limits, progress, reconcile, store
+from livestate import limits, player_totals, progress, reconcile, store
 from livestate.models import (
     DailyRollup,
     HourlyRollup,
@@ -402,14 +402,22 @@ def prune_live_state(
     rollups older than `rollup_days` (default LIVE_STATE_ROLLUP_DAYS), in bounded batches.
 
     Small batches keep each delete's lock short, so polling writes never
-    wait long behind retention.
+    wait long behind retention. Sessions are folded into the players' totals
+    first, and only folded ones are deleted: the totals lose nothing.
     """
     now = timezone.now()
     cutoff = now - timedelta(days=days)
     rollup_cutoff = now - timedelta(days=rollup_days or settings.LIVE_STATE_ROLLUP_DAYS)
+    sessions = PlayerSession.objects.filter(left_at__lt=cutoff)
+    if dry_run:  # what folding first would make deletable
+        final = now - player_totals.FINAL_AFTER
+        sessions = sessions.filter(Q(folded=True) | Q(left_at__lt=final))
+    else:
+        player_totals.fold_final_sessions(now=now, batch=batch_size)
+        sessions = sessions.filter(folded=True)
     old: list[QuerySet[Any]] = [
         LiveStateSnapshot.objects.filter(last_seen_at__lt=cutoff),
-        PlayerSession.objects.filter(left_at__lt=cutoff),
+        sessions,
         ReachabilityRun.objects.filter(last_seen_at__lt=cutoff),
         HourlyRollup.objects.filter(hour__lt=rollup_cutoff),
         DailyRollup.objects.filter(day__lt=rollup_cutoff.date()),

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from left4me.singleflight import single_flight
-from livestate import limits, progress, rollups, services, store
+from livestate import limits, player_totals, progress, rollups, services, store
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +160,12 @@ def prune() -> None:
     time_limit=ROLLUP_TIME_LIMIT,
 )
 def rollup() -> None:
-    """Refresh the hourly and daily rollups of the recent hours and days."""
+    """Refresh the hourly and daily rollups of the recent hours and days, and fold
+    final sessions into the players' lifetime totals."""
     with single_flight("livestate:rollup", ttl=ROLLUP_TIME_LIMIT) as acquired:
         if not acquired:
             logger.info("rollup skipped: another rollup is running")
             return
         written = rollups.roll_up_recent(now=timezone.now())
-    logger.info("rolled up live state: %d rollup rows written", written)
+        folded = player_totals.fold_final_sessions(now=timezone.now())
+    logger.info("rolled up live state: %d rollup rows written, %d sessions folded", written, folded)

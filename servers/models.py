@@ -80,6 +80,17 @@ class ServerQuerySet(models.QuerySet["Server"]):
             return self.filter(models.Q(listed=True) | models.Q(owner=user))
         return self.filter(listed=True)
 
+    def players_visible_to(self, user: User | AnonymousUser) -> ServerQuerySet:
+        """Servers whose players this user may see: listed with players public for
+        everyone, plus the user's own; staff see all. The server page's rule
+        (players_public or shows_private_details_to) over visible_to, as one filter."""
+        if user.is_authenticated and user.is_staff:
+            return self
+        public = models.Q(listed=True, players_public=True)
+        if user.is_authenticated:
+            return self.filter(public | models.Q(owner=user))
+        return self.filter(public)
+
     def manageable_by(self, user: User | AnonymousUser, perm: Perm) -> ServerQuerySet:
         """Servers on which the user has the power `perm` gives: their own, or all with it."""
         if not user.is_authenticated:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from left4me.pages import views
+from left4me.pages import stats_views, views
 from servers import views as owner_views
 
 app_name = "servers"
@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/rotate-password/", owner_views.rotate_password, name="rotate_password"),
     path("<int:pk>/live/", views.live_fragment, name="live"),
     path("<int:pk>/live.json", views.live_json, name="live_json"),
+    path("<int:pk>/stats.json", stats_views.stats_json, name="stats_json"),
+    path("<int:pk>/chart/", stats_views.chart_fragment, name="chart"),
 ]

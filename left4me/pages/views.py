@@ -6,23 +6,27 @@ steamprofiles) and nothing below imports it. Views read the database only.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from left4me.pages import stats_views, versions
+from left4me.pages.listing import ListRequest, Online
 from left4me.pages.players import PlayerCard, player_cards
 from left4me.pages.serializers import panel_json
 from livestate import progress, queries
 from servers.models import Powers, Server
-from servers.views import HtmxHttpRequest, visible_server
+from servers.views import HtmxHttpRequest
 
 
 @dataclass(slots=True)
@@ -37,10 +41,16 @@ class PanelPage:
     powers: Powers  # which owner controls to show
 
 
-def panel_page(request: HttpRequest, server: Server) -> PanelPage:
+def panel_page(
+    request: HttpRequest,
+    server: Server,
+    *,
+    now: datetime | None = None,
+    polling: progress.Polling | None = None,
+) -> PanelPage:
     can_manage = server.shows_private_details_to(request.user)
-    now = timezone.now()
-    polling = progress.polling_state(now=now)
+    now = now or timezone.now()
+    polling = polling or progress.polling_state(now=now)
     live = queries.live_panel(
         server,
         now=now,
@@ -51,16 +61,50 @@ def panel_page(request: HttpRequest, server: Server) -> PanelPage:
     return PanelPage(live, polling, current, recent, can_manage, server.powers_of(request.user))
 
 
+def visible_server(request: HttpRequest, pk: int) -> Server:
+    """The server with its LiveStatus if this user may see it; 404 otherwise."""
+    servers = Server.objects.visible_to(request.user).select_related("live_status")
+    return get_object_or_404(servers, pk=pk)
+
+
+def client_has(request: HttpRequest, version: str) -> bool:
+    return request.headers.get(versions.HEADER) == version
+
+
+def nothing_changed(**events: dict[str, int]) -> HttpResponse:
+    """204: htmx swaps nothing, but still fires the HX-Trigger events."""
+    response = HttpResponse(status=204)
+    if events:
+        response["HX-Trigger"] = json.dumps(events)
+    return response
+
+
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", versions.HEADER)
 def server_list(request: HtmxHttpRequest) -> HttpResponse:
-    """All visible servers with live badges; htmx re-fetches just the rows."""
+    """Visible servers with live badges, sorted and filtered; htmx re-fetches
+    just the rows, and gets a 204 while it has the current tick's."""
     now = timezone.now()
     polling = progress.polling_state(now=now)
+    ask = ListRequest.from_query(request.GET)
+    version = versions.rows_version(
+        now=now, polling=polling, viewer=request.user.pk, sort=ask.sort, q=ask.q
+    )
+    rows_only = request.htmx and not request.htmx.history_restore_request
+    if rows_only and client_has(request, version):
+        return nothing_changed()
     servers = Server.objects.visible_to(request.user)
-    rows = queries.server_rows(servers, now=now, polling_stalled=polling.stalled)
-    template = "servers/list.html#server_rows" if request.htmx else "servers/list.html"
-    context = {"rows": [row_html(row) for row in rows], "polling": polling}
+    rows = queries.server_rows(
+        servers, now=now, polling_stalled=polling.stalled, sort=ask.sort, q=ask.q
+    )
+    context = {
+        "rows": [row_html(row) for row in rows],
+        "online": Online.of(rows),
+        "polling": polling,
+        "ask": ask,
+        "live_version": version,
+    }
+    template = "servers/list.html#server_rows" if rows_only else "servers/list.html"
     return render(request, template, context)
 
 
@@ -77,20 +121,56 @@ def _render_row(row: queries.ServerRow) -> str:
     return render_to_string("servers/_row.html", {"row": row})
 
 
+def live_version(
+    request: HttpRequest, server: Server, *, now: datetime, polling: progress.Polling
+) -> str:
+    """The panel's version; "" for a server not meant to run (its panel stops polling).
+
+    Read before the panel itself: a poll in between makes the version older
+    than the panel (one needless render), never newer (a missed change).
+    """
+    if server.desired_state != Server.DesiredState.RUNNING:
+        return ""
+    can_manage = server.shows_private_details_to(request.user)
+    return versions.panel_version(server, now=now, polling=polling, can_manage=can_manage)
+
+
+def polled_event(server: Server, now: datetime) -> dict[str, int]:
+    """The age of the last answer, for live.js's "polled Ns ago" (none before the first)."""
+    answered_at = queries.status_of(server).answered_at
+    if answered_at is None:
+        return {}
+    return {"seconds": max(0, int((now - answered_at).total_seconds()))}
+
+
 @require_GET
 def server_detail(request: HttpRequest, pk: int) -> HttpResponse:
     server = visible_server(request, pk)
-    page = panel_page(request, server)
-    return render(request, "servers/detail.html", {"server": server, "page": page})
+    now = timezone.now()
+    polling = progress.polling_state(now=now)
+    version = live_version(request, server, now=now, polling=polling)
+    page = panel_page(request, server, now=now, polling=polling)
+    chart_range = request.GET.get("range")
+    statistics = stats_views.stats_page(request, server, range_key=chart_range, now=now)
+    context = {"server": server, "page": page, "live_version": version, "stats": statistics}
+    return render(request, "servers/detail.html", context)
 
 
 @require_GET
+@vary_on_headers(versions.HEADER)
 def live_fragment(request: HttpRequest, pk: int) -> HttpResponse:
-    """The panel htmx swaps in every poll interval; stops polling when nothing runs."""
+    """The panel htmx swaps in every poll interval: 204 while the viewer has the
+    current version, and stop polling (286) when the server is not meant to run."""
     server = visible_server(request, pk)
-    page = panel_page(request, server)
-    response = render(request, "livestate/_panel.html", {"server": server, "page": page})
-    if server.desired_state != Server.DesiredState.RUNNING:
+    now = timezone.now()
+    polling = progress.polling_state(now=now)
+    version = live_version(request, server, now=now, polling=polling)
+    if version and client_has(request, version):
+        return nothing_changed(**{"live-polled": polled_event(server, now)})
+    page = panel_page(request, server, now=now, polling=polling)
+    context = {"server": server, "page": page, "live_version": version}
+    response = render(request, "livestate/_panel.html", context)
+    if not version:
         return HttpResponseStopPolling(response.content)
     return response
 

@@ -7,14 +7,11 @@ and the server page go to artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connections
 
 from left4me.rcon.fleet import running_fleet, server_from_dict
 from left4me.rcon.fleet.fleet import free_ports
@@ -32,41 +29,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 FAST = {"LIVE_STATE_POLL_SECONDS": "1", "LIVE_STATE_QUERY_TIMEOUT_SECONDS": "0.8"}
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
-@pytest.fixture
-def chromium():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Debian's chromium is not installed")
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop shares this thread
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                yield browser
-            finally:
-                browser.close()
-                # Between its calls Playwright marks its event loop as running in
-                # this thread. Django's connections are thread-critical asgiref
-                # Locals, so meanwhile they live apart from the thread's usual
-                # ones: the test's own queries open connections that the test
-                # database teardown never sees. Close them while they are visible,
-                # or the PostgreSQL test database cannot be dropped (and SQLite
-                # leaves its -wal/-shm files behind).
-                connections.close_all()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def test_it_shows_a_player_arrive_and_leave_live(
