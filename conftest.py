@@ -171,6 +171,14 @@ def _polling_alive(request):
     progress.record_finished(now=timezone.now())
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_panels():
+    """Each test draws its own public panels (a server's pk and data repeat across tests)."""
+    from left4me.pages.views import SHARED_PANELS
+
+    SHARED_PANELS.clear()
+
+
 # Browser tests: Debian's chromium through Playwright (its own download does not work here).
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -7,6 +7,7 @@ steamprofiles) and nothing below imports it. Views read the database only.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -167,12 +168,46 @@ def live_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     version = live_version(request, server, now=now, polling=polling)
     if version and client_has(request, version):
         return nothing_changed(**{"live-polled": polled_event(server, now)})
+    if not version:
+        return HttpResponseStopPolling(panel_html(request, server, now, polling, version))
+    if server.shows_private_details_to(request.user):
+        response = HttpResponse(panel_html(request, server, now, polling, version))
+    else:
+        response = HttpResponse(shared_panel_html(request, server, now, polling, version))
+    # A shared panel may have been drawn a little earlier: set "polled Ns ago" after the swap.
+    response["HX-Trigger-After-Swap"] = json.dumps({"live-polled": polled_event(server, now)})
+    return response
+
+
+def panel_html(
+    request: HttpRequest, server: Server, now: datetime, polling: progress.Polling, version: str
+) -> str:
     page = panel_page(request, server, now=now, polling=polling)
     context = {"server": server, "page": page, "live_version": version}
-    response = render(request, "livestate/_panel.html", context)
-    if not version:
-        return HttpResponseStopPolling(response.content)
-    return response
+    return render_to_string("livestate/_panel.html", context, request=request)
+
+
+# Public panels by (server, version): a version says everything a viewer who
+# sees no private details is shown, so when it turns (a poll changed something,
+# or the minute its humanized times step on) a thousand open pages cost this
+# process one render, not a thousand.
+SHARED_PANELS: dict[tuple[int, str], str] = {}
+SHARED_PANELS_MAX = 512
+_shared_panels_lock = threading.Lock()  # waitress serves from threads
+
+
+def shared_panel_html(
+    request: HttpRequest, server: Server, now: datetime, polling: progress.Polling, version: str
+) -> str:
+    key = (server.pk, version)
+    html = None if settings.DEBUG else SHARED_PANELS.get(key)
+    if html is None:
+        html = panel_html(request, server, now, polling, version)
+        with _shared_panels_lock:
+            if len(SHARED_PANELS) >= SHARED_PANELS_MAX:
+                del SHARED_PANELS[next(iter(SHARED_PANELS))]  # the oldest
+            SHARED_PANELS[key] = html
+    return html
 
 
 @require_GET

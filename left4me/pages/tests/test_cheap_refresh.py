@@ -11,6 +11,7 @@ import json
 import re
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -225,7 +226,7 @@ def test_it_varies_on_the_version_header(client, running):
     assert versions.HEADER in live(client, running, version_in(response))["Vary"]
 
 
-def count_queries(client, *args) -> tuple[int, object]:
+def count_queries(client, *args) -> tuple[int, Any]:
     with CaptureQueriesContext(connection) as ctx:
         response = live(client, *args)
     return len(ctx.captured_queries), response
@@ -257,6 +258,30 @@ def test_it_answers_204_to_a_signed_in_viewer_in_a_few_queries(
     version = version_in(live(client, running))
     with django_assert_num_queries(5):  # plus the session and the user
         assert_unchanged(live(client, running, version))
+
+
+def test_a_thousand_viewers_of_a_new_version_cost_one_render(client, make_user, running):
+    """When the version turns, every open page asks for the panel at once: the
+    first draws it, the others get the same HTML for the queries of a 204."""
+    session(running, 1)
+    stale = "0" * 16
+    first, drawn = count_queries(client, running, stale)
+    other = type(client)()
+    other.force_login(make_user())  # signed in, yet shown no private details
+    again, shared = count_queries(other, running, stale)
+    assert drawn.status_code == shared.status_code == 200
+    assert shared.content == drawn.content
+    assert again <= 5 < first  # the 204's queries (+ session and user), not a render's
+    assert json.loads(shared["HX-Trigger-After-Swap"])["live-polled"]["seconds"] >= 0
+
+
+def test_the_owner_never_gets_the_shared_panel(client, owner, running):
+    session(running, 1, ping=(33, 77))
+    public = live(client, running).content.decode()
+    client.force_login(owner)
+    mine = live(client, running).content.decode()
+    assert "33–77" in mine
+    assert "33–77" not in public
 
 
 # The server list
