@@ -62,3 +62,15 @@ class OpsCommand(BaseCommand):
             if line is None:
                 raise
             raise CommandError(line) from None
+
+
+def whole_number(flag: str, value: str | int, *, least: int | None = None) -> int:
+    """A command's numeric argument, checked in handle() rather than as an argparse
+    type: a CommandError raised while parsing ends in a traceback, not one line."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise CommandError(f"{flag} must be a whole number, got {value!r}") from None
+    if least is not None and number < least:
+        raise CommandError(f"{flag} must be at least {least}, got {number}")
+    return number

@@ -4,12 +4,16 @@ with real history, and its rollups."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from livestate import reachability
@@ -236,3 +240,15 @@ def test_the_command_rejects_bad_arguments(servers, args, message):
     with pytest.raises(CommandError, match=re.escape(message)):
         run(*args)
     assert not LiveStateSnapshot.objects.exists()
+
+
+def test_a_bad_argument_is_one_line_on_the_command_line(tmp_path):
+    """Checked in handle(), not while argparse parses: no traceback."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "seed_history", "--days", "a week"],
+        cwd=settings.BASE_DIR, env={**os.environ, "LEFT4ME_VAR_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "--days must be a whole number, got 'a week'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -5,24 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from left4me.commands import OpsCommand
+from left4me.commands import OpsCommand, whole_number
 from livestate import services
 
 
 def positive_int(flag: str, value: str | None, default: int) -> int:
-    """Checked in handle(), not as an argparse type: a CommandError raised while
-    parsing ends in a traceback instead of one line."""
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"{flag} must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise CommandError(f"{flag} must be at least 1, got {number}")
-    return number
+    return default if value is None else whole_number(flag, value, least=1)
 
 
 class Command(OpsCommand):

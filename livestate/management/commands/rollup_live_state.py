@@ -9,18 +9,13 @@ from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from left4me.commands import OpsCommand
+from left4me.commands import OpsCommand, whole_number
 from livestate import rollups
 
 
 def history_days(value: str) -> int:
     """A day count the raw history can still answer for."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"--days must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise CommandError(f"--days must be at least 1, got {number}")
+    number = whole_number("--days", value, least=1)
     most = settings.LIVE_STATE_HISTORY_DAYS
     if number > most:
         raise CommandError(
@@ -45,8 +40,6 @@ class Command(OpsCommand):
         )
 
     def handle(self, *args: Any, days: str | None, **options: Any) -> None:
-        # Checked here, not as an argparse type: a CommandError raised while
-        # parsing ends in a traceback instead of one line.
         count = history_days(days) if days is not None else settings.LIVE_STATE_HISTORY_DAYS
         started = time.perf_counter()
         total = 0
